@@ -1,0 +1,91 @@
+"""Data models of the experiments stream (key: experiment_id)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events.base import EventData
+from shared.events.fields import Day, Days, Money, Quantity, text, whole_number
+
+
+class _ExperimentEvent(EventData):
+    stream = "experiments"
+    aggregate_id_field = "experiment_id"
+
+    experiment_id: UUID
+
+
+class Measure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: Annotated[str, text(200)]
+    unit: Annotated[str, text(50)]
+    baseline: Quantity
+    target: Quantity
+    direction: Literal["increase", "decrease"]
+
+
+class ExperimentPlanned(_ExperimentEvent):
+    event_type = "uk.gov.innovation.experiment.planned.v1"
+
+    idea_id: UUID
+    hypothesis: Annotated[str, text(2000)]
+    measure: Measure
+    starts_on: Day
+    ends_on: Day
+    squad_size: Annotated[int, whole_number(1, 50)]
+    budget_gbp: Money
+    staff_days: Days
+
+
+class ExperimentStarted(_ExperimentEvent):
+    event_type = "uk.gov.innovation.experiment.started.v1"
+
+    started_on: Day
+
+
+class MeasurementRecorded(_ExperimentEvent):
+    event_type = "uk.gov.innovation.experiment.measurement_recorded.v1"
+
+    measured_on: Day
+    value: Quantity
+    note: Annotated[str, text(2000)] | None = None
+
+
+class ExperimentRescheduled(_ExperimentEvent):
+    event_type = "uk.gov.innovation.experiment.rescheduled.v1"
+
+    ends_on: Day
+    reason: Annotated[str, text(2000)]
+
+
+class ExperimentOverdue(_ExperimentEvent):
+    event_type = "uk.gov.innovation.experiment.overdue.v1"
+
+    ended_on: Day
+
+
+class ExperimentCompleted(_ExperimentEvent):
+    event_type = "uk.gov.innovation.experiment.completed.v1"
+
+    completed_on: Day
+
+
+class ExperimentAbandoned(_ExperimentEvent):
+    event_type = "uk.gov.innovation.experiment.abandoned.v1"
+
+    reason: Annotated[str, text(2000)]
+
+
+EXPERIMENTS_EVENTS: tuple[type[EventData], ...] = (
+    ExperimentPlanned,
+    ExperimentStarted,
+    MeasurementRecorded,
+    ExperimentRescheduled,
+    ExperimentOverdue,
+    ExperimentCompleted,
+    ExperimentAbandoned,
+)
