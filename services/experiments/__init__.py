@@ -1,0 +1,1 @@
+"""Experiments service: backed ideas become time-boxed experiments with outcomes."""

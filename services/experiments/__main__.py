@@ -1,0 +1,3 @@
+from services.experiments.main import main
+
+main()

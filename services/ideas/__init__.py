@@ -1,0 +1,1 @@
+"""Ideas service: staff raise ideas; panels review, shortlist, back or decline them."""

@@ -1,0 +1,3 @@
+from services.ideas.main import main
+
+main()

@@ -1,0 +1,12 @@
+"""Settings of the ideas service."""
+
+from pydantic import Field
+
+from shared.settings import DepartmentSettings, database_url_field
+
+
+class IdeasSettings(DepartmentSettings):
+    service = "ideas"
+
+    database_url: str | None = database_url_field("ideas")
+    http_port: int = Field(default=8001, ge=1, le=65535)

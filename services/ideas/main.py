@@ -1,0 +1,24 @@
+"""Composition root of the ideas service."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.ideas.config import IdeasSettings
+from shared.runtime import ServiceSpec, create_app, serve
+
+SPEC = ServiceSpec(
+    name="ideas",
+    title="Innovation network: ideas",
+    migrations=Path(__file__).parent / "migrations",
+    relay=True,
+)
+
+
+def build(settings: IdeasSettings | None = None) -> FastAPI:
+    return create_app(SPEC, settings or IdeasSettings())
+
+
+def main() -> None:
+    settings = IdeasSettings()
+    serve(build(settings), settings)

@@ -1,0 +1,3 @@
+from services.notifications.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Reporting service: central read models and dashboards across every department."""
