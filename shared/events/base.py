@@ -35,21 +35,23 @@ class EventData(BaseModel):
 
     @property
     def subject(self) -> str:
-        return subject_of(type(self), self.aggregate_id)
+        return f"{self.subject_collection}/{getattr(self, self.aggregate_id_field)}"
+
+    # Derived from event_type when the subclass is defined:
+    event_name: ClassVar[str]  # "idea.submitted"
+    major: ClassVar[int]  # 1
+    dataschema: ClassVar[str]  # "urn:uk.gov.innovation:schema:idea.submitted:1"
+    subject_collection: ClassVar[str]  # "ideas": subject is "<collection>/<aggregate id>"
 
     @classmethod
-    def name(cls) -> str:
-        """`idea.submitted` for `uk.gov.innovation.idea.submitted.v1`."""
-        return parse_event_type(cls.event_type)[0]
-
-    @classmethod
-    def major(cls) -> int:
-        return parse_event_type(cls.event_type)[1]
-
-    @classmethod
-    def dataschema(cls) -> str:
-        name, major = parse_event_type(cls.event_type)
-        return f"urn:uk.gov.innovation:schema:{name}:{major}"
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "event_type" in cls.__dict__:
+            cls.event_name, cls.major = parse_event_type(cls.event_type)
+            cls.dataschema = f"urn:uk.gov.innovation:schema:{cls.event_name}:{cls.major}"
+        if "aggregate_id_field" in cls.__dict__:
+            # experiment_id -> experiments: the collection is named after the key field
+            cls.subject_collection = cls.aggregate_id_field.removesuffix("_id") + "s"
 
 
 def parse_event_type(event_type: str) -> tuple[str, int]:
@@ -58,8 +60,3 @@ def parse_event_type(event_type: str) -> tuple[str, int]:
     if match is None:
         raise ValueError(f"{event_type!r} is not of the form uk.gov.innovation.<aggregate>.<event>.v<major>")
     return match["name"], int(match["major"])
-
-
-def subject_of(model: type[EventData], aggregate_id: str) -> str:
-    # experiment_id -> experiments/<id>; the collection is named after the key field
-    return f"{model.aggregate_id_field.removesuffix('_id')}s/{aggregate_id}"

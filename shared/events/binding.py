@@ -21,24 +21,24 @@ from shared.events.errors import (
     DecodeError,
     DepartmentMismatch,
     EventTooLarge,
+    FieldProblem,
     MalformedEvent,
     MissingAttribute,
+    SchemaViolation,
     StreamMismatch,
     UpcastFailed,
     schema_violation,
 )
 from shared.events.registry import DEFAULT_REGISTRY, Registry, Resolution
 from shared.events.topics import parse_topic, topic_name
+from shared.events.wire_validators import MISSING
 
 DEFAULT_MAX_BYTES = 1_048_576
 JSON = "application/json"
 STRUCTURED_JSON = "application/cloudevents+json; charset=utf-8"
 
-# Attributes we read; any other ce_* header is an extension we ignore unread.
-_ATTRIBUTES = frozenset(
-    {"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema",
-     "department", "correlationid", "causationid"}
-)
+_JSON_BYTES = JSON.encode()
+_BYTES = (bytes, bytearray, memoryview)
 _REQUIRED = ("specversion", "id", "source", "type", "time", "department")
 
 
@@ -72,7 +72,7 @@ def encode_structured(event: Event[Any]) -> KafkaRecord:
 def peek_type(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
     """The `ce_type` header, without reading the body (None in structured mode or when unreadable)."""
     for key, value in headers or ():
-        if key == "ce_type" and isinstance(value, bytes | bytearray):
+        if key == "ce_type" and isinstance(value, _BYTES):
             try:
                 return bytes(value).decode()
             except UnicodeDecodeError:
@@ -94,19 +94,20 @@ def decode(
     With `topic`, the event's department and stream must be the topic's.
     With `upcast`, older major versions are upcast to the newest one the registry knows.
     """
-    if value is None:
-        raise MalformedEvent("the record has no value (a tombstone), so it carries no event")
-    if not isinstance(value, bytes | bytearray | memoryview):
-        raise MalformedEvent(f"the record value is {type(value).__name__}, not bytes")
+    # This is every consumer's hot path: keep the common case to a few dict look-ups.
+    if type(value) is not bytes:
+        value = _as_bytes(value)
     if len(value) > max_bytes:
         raise EventTooLarge(f"the record value is {len(value)} bytes; the maximum is {max_bytes}")
-    attributes, content_type = _read_headers(headers)
-    if content_type is not None and content_type.lower().startswith("application/cloudevents"):
-        event = _decode_structured(value, registry, upcast)
-    elif "specversion" in attributes:
-        event = _decode_binary(value, attributes, content_type, registry, upcast)
+    try:
+        fields = dict(headers) if headers is not None else {}
+    except (TypeError, ValueError):
+        raise MalformedEvent("the headers are not a sequence of (name, bytes) pairs") from None
+    content_type = fields.get("content-type")
+    if "ce_specversion" in fields and (content_type is None or content_type == _JSON_BYTES or not _is_structured(content_type)):
+        event = _decode_binary(value, fields, content_type, registry, upcast)
     else:
-        # No ce_ headers: a structured event whose producer left out the content-type.
+        # Structured mode, also when a producer left out both the ce_ headers and the content-type.
         event = _decode_structured(value, registry, upcast)
     if topic is not None:
         _check_topic(event, topic)
@@ -114,58 +115,83 @@ def decode(
 
 
 def _decode_binary(
-    value: bytes, attributes: dict[str, str], content_type: str | None, registry: Registry, upcast: bool
+    value: bytes, fields: dict[Any, Any], content_type: Any, registry: Registry, upcast: bool
 ) -> Event[Any]:
-    _require(attributes)
-    if content_type is not None and content_type.split(";", 1)[0].strip().lower() != JSON:
-        raise MalformedEvent(f"content-type {content_type!r} is not supported; the data must be {JSON}")
-    resolution = registry.resolve(attributes["type"], upcast=upcast)
+    if content_type is not None and content_type != _JSON_BYTES and _media_type(content_type) != JSON:
+        raise MalformedEvent(f"content-type {content_type!r} is not supported; binary-mode data must be {JSON}")
+    raw_type = fields.get("ce_type")
+    if type(raw_type) is not bytes:
+        if not isinstance(raw_type, _BYTES):
+            raise MissingAttribute([name for name in _REQUIRED if f"ce_{name}" not in fields] or ["type"])
+        raw_type = bytes(raw_type)
+    resolution = registry.resolve(raw_type, upcast=upcast)
     if resolution.upcasters:
-        data = _validate_data(resolution, _upcast(resolution, _load_object(value, "body")))
-    else:
-        try:
-            data = resolution.model.__pydantic_validator__.validate_json(value)
-        except ValidationError as error:
-            raise _body_error(error) from None
-    return _envelope(resolution, attributes, data)
+        value = orjson.dumps(_upcast(resolution, _load_object(value, "body")))
+        fields["ce_type"] = resolution.type_header
+        fields.pop("ce_dataschema", None)
+    dataschema = fields.get("ce_dataschema")
+    subject = fields.get("ce_subject")
+    if (dataschema is not None and dataschema != resolution.dataschema_header) or (
+        subject is not None and not (type(subject) is bytes and subject.startswith(resolution.subject_prefix))
+    ):
+        _reject_derived(dataschema, subject, resolution)
+    fields["data"] = value
+    try:
+        event = resolution.binary.validate_python(fields)
+    except ValidationError as error:
+        raise _violation(error, binary=True) from None
+    if event.correlationid is MISSING or event.time.utcoffset() or resolution.model.department_field:
+        return _finish(event)
+    return event
 
 
 def _decode_structured(value: bytes, registry: Registry, upcast: bool) -> Event[Any]:
     document = _load_object(value, "structured event")
-    attributes = {name: document[name] for name in _ATTRIBUTES if name in document}
-    _require(attributes)
-    if not isinstance(attributes["type"], str):
-        raise MalformedEvent("the type attribute is not a string")
-    resolution = registry.resolve(attributes["type"], upcast=upcast)
-    raw = _structured_data(document)
-    data = _validate_data(resolution, _upcast(resolution, raw) if resolution.upcasters else raw)
-    return _envelope(resolution, attributes, data)
-
-
-def _structured_data(document: dict[str, Any]) -> Any:
-    if "data_base64" in document and "data" not in document:
-        encoded = document["data_base64"]
-        if not isinstance(encoded, str):
-            raise MalformedEvent("data_base64 is not a string")
-        try:
-            return _load_object(base64.b64decode(encoded, validate=True), "data_base64")
-        except (binascii.Error, ValueError):
-            raise MalformedEvent("data_base64 is not valid base64") from None
-    if "data" not in document:
-        raise MissingAttribute(["data"])
-    return document["data"]
-
-
-def _validate_data(resolution: Resolution, raw: Any) -> Any:
-    # Through JSON so that strict fields read dates and numbers exactly as in binary mode.
+    event_type = document.get("type")
+    if not isinstance(event_type, str):
+        raise MissingAttribute(["type"]) if event_type is None else MalformedEvent("type is not a string")
+    resolution = registry.resolve(event_type, upcast=upcast)
+    if "data" not in document and "data_base64" in document:
+        document["data"] = _load_object(_base64(document.pop("data_base64")), "data_base64")
+    if resolution.upcasters and "data" in document:
+        document["data"] = _upcast(resolution, document["data"])
+        document["type"] = resolution.model.event_type
+        document.pop("dataschema", None)
+    dataschema, subject = _utf8(document.get("dataschema")), _utf8(document.get("subject"))
+    if (dataschema is not None and dataschema != resolution.dataschema_header) or (
+        subject is not None and not (isinstance(subject, bytes) and subject.startswith(resolution.subject_prefix))
+    ):
+        _reject_derived(dataschema, subject, resolution)
     try:
-        body = orjson.dumps(raw)
-    except TypeError:  # orjson.JSONEncodeError: nesting deeper than orjson writes
-        raise MalformedEvent("the data is nested too deeply") from None
-    try:
-        return resolution.model.__pydantic_validator__.validate_json(body)
+        # Back through JSON so that strict fields read dates and numbers exactly as in binary mode.
+        event = resolution.structured.validate_json(orjson.dumps(document))
+    except orjson.JSONEncodeError:
+        raise MalformedEvent("the event is nested too deeply") from None
     except ValidationError as error:
-        raise _body_error(error) from None
+        raise _violation(error, binary=False) from None
+    return _finish(event)
+
+
+def _finish(event: Event[Any]) -> Event[Any]:
+    if event.correlationid is MISSING:
+        event.__dict__["correlationid"] = str(event.id)
+    try:
+        return event.normalised()
+    except ValueError as error:
+        raise SchemaViolation([FieldProblem("data", "value_error", str(error))]) from None
+
+
+def _reject_derived(dataschema: Any, subject: Any, resolution: Resolution) -> None:
+    """subject and dataschema are derived from the data; a producer that sends them must agree."""
+    problems = []
+    if dataschema is not None and dataschema != resolution.dataschema_header:
+        problems.append(FieldProblem("dataschema", "dataschema_mismatch",
+                                     f"must be {resolution.model.dataschema} for {resolution.model.event_type}"))
+    prefix = resolution.subject_prefix
+    if subject is not None and not (isinstance(subject, bytes) and subject.startswith(prefix)):
+        problems.append(FieldProblem("subject", "subject_mismatch",
+                                     f"must be {prefix.decode()}<{resolution.model.aggregate_id_field}>"))
+    raise SchemaViolation(problems)
 
 
 def _upcast(resolution: Resolution, raw: Any) -> Any:
@@ -179,34 +205,47 @@ def _upcast(resolution: Resolution, raw: Any) -> Any:
     return raw
 
 
-def _envelope(resolution: Resolution, attributes: dict[str, Any], data: Any) -> Event[Any]:
-    model = resolution.model
-    fields = dict(attributes)
-    fields["data"] = data
-    fields.pop("datacontenttype", None)
-    if resolution.upcasters:
-        fields["type"] = model.event_type
-        fields["dataschema"] = model.dataschema()
-    else:
-        fields.setdefault("dataschema", model.dataschema())
-    fields.setdefault("subject", data.subject)
-    fields.setdefault("correlationid", attributes["id"])
+def _violation(error: ValidationError, *, binary: bool) -> DecodeError:
+    problems = error.errors(include_url=False, include_input=False)
+    missing = [_attribute(p["loc"][0], binary) for p in problems if p["type"] == "missing" and len(p["loc"]) == 1]
+    if missing:
+        return MissingAttribute(missing)
+    for problem in problems:
+        if problem["type"] == "json_invalid":
+            return MalformedEvent(f"the data is not valid JSON: {problem['msg']}")
+        if problem["type"] == "string_unicode":
+            return MalformedEvent(f"{_attribute(problem['loc'][0], binary)} is not UTF-8 text")
+        if problem["type"] in {"model_type", "model_attributes_type"} and tuple(problem["loc"]) == ("data",):
+            return MalformedEvent("the data is not a JSON object")
+    return schema_violation(error, rename=lambda name: _attribute(name, binary))
+
+
+def _attribute(loc: Any, binary: bool) -> str:
+    name = str(loc)
+    return name[3:] if binary and name.startswith("ce_") else name
+
+
+def _media_type(content_type: bytes) -> str:
     try:
-        return resolution.envelope.model_validate(fields)
-    except ValidationError as error:
-        raise schema_violation(error) from None
+        return content_type.decode().split(";", 1)[0].strip().lower()
+    except (UnicodeDecodeError, AttributeError):
+        raise MalformedEvent("the content-type header is not text") from None
 
 
-def _body_error(error: ValidationError) -> DecodeError:
-    first = error.errors(include_url=False, include_input=False)[0]
-    if first["type"] == "json_invalid":
-        return MalformedEvent(f"the body is not valid JSON: {first['msg']}")
-    if first["type"] in {"model_type", "model_attributes_type"} and not first["loc"]:
-        return MalformedEvent("the body is not a JSON object")
-    return schema_violation(error, within="data")
+def _base64(encoded: Any) -> bytes:
+    if not isinstance(encoded, str):
+        raise MalformedEvent("data_base64 is not a string")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedEvent("data_base64 is not valid base64") from None
 
 
-def _load_object(value: bytes | str, what: str) -> dict[str, Any]:
+def _utf8(value: Any) -> Any:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _load_object(value: bytes, what: str) -> dict[str, Any]:
     try:
         document = orjson.loads(value)
     except orjson.JSONDecodeError as error:
@@ -216,42 +255,16 @@ def _load_object(value: bytes | str, what: str) -> dict[str, Any]:
     return document
 
 
-def _read_headers(headers: Sequence[tuple[str, bytes]] | None) -> tuple[dict[str, str], str | None]:
-    attributes: dict[str, str] = {}
-    content_type: str | None = None
-    if headers is None:
-        return attributes, None
-    try:
-        for key, raw in headers:
-            if not isinstance(key, str):
-                raise MalformedEvent("a header name is not a string")
-            if key[:3] == "ce_":
-                name = key[3:]
-                if name not in _ATTRIBUTES or raw is None:
-                    continue
-                if name in attributes:
-                    raise MalformedEvent(f"header {key} appears more than once")
-                attributes[name] = _header_text(key, raw)
-            elif key.lower() == "content-type" and raw is not None:
-                content_type = _header_text(key, raw)
-    except (TypeError, ValueError):
-        raise MalformedEvent("the headers are not a sequence of (name, bytes) pairs") from None
-    return attributes, content_type
+def _as_bytes(value: Any) -> bytes:
+    if value is None:
+        raise MalformedEvent("the record has no value (a tombstone), so it carries no event")
+    if not isinstance(value, _BYTES):
+        raise MalformedEvent(f"the record value is {type(value).__name__}, not bytes")
+    return bytes(value)
 
 
-def _header_text(key: str, raw: bytes) -> str:
-    if not isinstance(raw, bytes | bytearray | memoryview):
-        raise MalformedEvent(f"header {key} is not bytes")
-    try:
-        return bytes(raw).decode()
-    except UnicodeDecodeError:
-        raise MalformedEvent(f"header {key} is not UTF-8") from None
-
-
-def _require(attributes: dict[str, Any]) -> None:
-    missing = [name for name in _REQUIRED if attributes.get(name) in (None, "")]
-    if missing:
-        raise MissingAttribute(missing)
+def _is_structured(content_type: Any) -> bool:
+    return isinstance(content_type, _BYTES) and bytes(content_type[:23]).lower() == b"application/cloudevents"
 
 
 def _check_topic(event: Event[Any], topic: str) -> None:

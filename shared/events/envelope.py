@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, SerializeAsAny, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, SerializeAsAny, StringConstraints, computed_field
+from pydantic import model_validator
 
 from shared.events.base import EventData
 from shared.events.fields import DepartmentCode
@@ -14,20 +15,16 @@ from shared.events.topics import validate_department
 
 D = TypeVar("D", bound=EventData)
 
-
-def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("time must carry a time zone (RFC 3339, e.g. 2025-01-31T09:30:00Z)")
-    return value.astimezone(timezone.utc)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 Attribute = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class Event(BaseModel, Generic[D]):
-    """One event: CloudEvents 1.0 attributes, our three extensions, and typed `data`."""
+    """One event: CloudEvents 1.0 attributes, our three extensions, and typed `data`.
+
+    `subject` and `dataschema` are derived from the data (`ideas/<idea_id>`,
+    `urn:uk.gov.innovation:schema:idea.submitted:1`), so they cannot disagree with it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -35,26 +32,40 @@ class Event(BaseModel, Generic[D]):
     id: UUID
     source: Attribute
     type: Attribute
-    subject: Attribute
-    time: UtcDatetime
+    time: AwareDatetime  # normalised to UTC
     datacontenttype: Literal["application/json"] = "application/json"
-    dataschema: Attribute
     department: DepartmentCode
     correlationid: Identifier
     causationid: Identifier | None = None
     data: SerializeAsAny[D]
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def subject(self) -> str:
+        return self.data.subject
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def dataschema(self) -> str:
+        return type(self.data).dataschema
+
     @model_validator(mode="after")
     def _agrees_with_data(self) -> Event[D]:
-        model = type(self.data)
-        if self.type != model.event_type:
-            raise ValueError(f"type {self.type!r} does not match data of type {model.event_type!r}")
-        if self.subject != self.data.subject:
-            raise ValueError(f"subject must be {self.data.subject!r}, the aggregate id of the data")
-        if self.dataschema != model.dataschema():
-            raise ValueError(f"dataschema must be {model.dataschema()!r} for {model.event_type}")
-        if model.department_field and getattr(self.data, model.department_field) != self.department:
-            raise ValueError(f"data.{model.department_field} must equal the event's department {self.department!r}")
+        if self.type != type(self.data).event_type:
+            raise ValueError(f"type {self.type!r} does not match data of type {type(self.data).event_type!r}")
+        return self.normalised()
+
+    def normalised(self) -> Event[D]:
+        """Time in UTC, and the data's department (if it names one) equal to the envelope's.
+
+        The binary-mode decoder builds events without the after-validator, for
+        speed, and calls this instead.
+        """
+        if self.time.utcoffset():
+            self.__dict__["time"] = self.time.astimezone(timezone.utc)
+        field = type(self.data).department_field
+        if field and getattr(self.data, field) != self.department:
+            raise ValueError(f"data.{field} must equal the event's department {self.department!r}")
         return self
 
 
@@ -75,9 +86,7 @@ def new_event(
         id=event_id,
         source=source or f"/departments/{department}/{service}",
         type=model.event_type,
-        subject=data.subject,
         time=datetime.now(timezone.utc),
-        dataschema=model.dataschema(),
         department=department,
         correlationid=correlationid or str(event_id),
         causationid=causationid,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -77,12 +79,11 @@ class StreamMismatch(DecodeError):
         super().__init__(f"{event_type} belongs on the {stream} stream, not on topic {topic!r}")
 
 
-def schema_violation(error: ValidationError, *, within: str | None = None) -> SchemaViolation:
-    """Our error from pydantic's, with each field's path (prefixed by `within`, e.g. "data")."""
-    head = (within,) if within else ()
+def schema_violation(error: ValidationError, *, rename: Callable[[Any], str] = str) -> SchemaViolation:
+    """Our error from pydantic's, with each field's path; `rename` maps wire names to attribute names."""
     problems = [
         FieldProblem(
-            path=".".join(str(part) for part in (*head, *detail["loc"])),
+            path=".".join([rename(detail["loc"][0]), *map(str, detail["loc"][1:])]) if detail["loc"] else "",
             rule=detail["type"],
             message=detail["msg"],
         )

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from pydantic_core import SchemaValidator
+
 from shared.events.base import EventData, parse_event_type
 from shared.events.envelope import Event
 from shared.events.errors import UnknownEventType, UnknownMajorVersion
 from shared.events.experiments import EXPERIMENTS_EVENTS
+from shared.events.wire_validators import binary_validator, structured_validator
 from shared.events.ideas import IDEAS_EVENTS
 from shared.events.outcomes import OUTCOMES_EVENTS
 
@@ -22,14 +25,19 @@ class Resolution:
     """How to read one wire type: the upcasters to apply to its raw data, then the model."""
 
     model: type[EventData]
-    envelope: type[Event[Any]]
+    binary: SchemaValidator
+    structured: SchemaValidator
     upcasters: tuple[Upcaster, ...] = ()
+    # the raw ce_type/ce_dataschema header values that need no work
+    type_header: bytes = b""
+    dataschema_header: bytes = b""
+    subject_prefix: bytes = b""
 
 
 class Registry:
     def __init__(self, models: Iterable[type[EventData]] = ()) -> None:
         self._models: dict[str, type[EventData]] = {}
-        self._envelopes: dict[str, type[Event[Any]]] = {}
+        self._validators: dict[str, tuple[SchemaValidator, SchemaValidator]] = {}
         self._upcasters: dict[str, tuple[str, Upcaster]] = {}
         self._resolved: dict[tuple[str, bool], Resolution] = {}
         for model in models:
@@ -44,7 +52,8 @@ class Registry:
         if model.event_type in self._models:
             raise ValueError(f"{model.event_type} is already registered")
         self._models[model.event_type] = model
-        self._envelopes[model.event_type] = Event[model]  # type: ignore[valid-type]
+        envelope = Event[model]  # type: ignore[valid-type]
+        self._validators[model.event_type] = (binary_validator(envelope), structured_validator(envelope))
         self._resolved.clear()
         return model
 
@@ -63,15 +72,20 @@ class Registry:
         return add
 
     def copy(self) -> Registry:
-        clone = Registry(self._models.values())
+        clone = Registry()
+        clone._models = dict(self._models)
+        clone._validators = dict(self._validators)
         clone._upcasters = dict(self._upcasters)
         return clone
 
-    def resolve(self, event_type: str, *, upcast: bool = True) -> Resolution:
-        """The model to read `event_type` with; raises UnknownEventType or UnknownMajorVersion."""
+    def resolve(self, event_type: str | bytes, *, upcast: bool = True) -> Resolution:
+        """How to read `event_type` (text, or a raw ce_type header).
+
+        Raises UnknownEventType or UnknownMajorVersion.
+        """
         cached = self._resolved.get((event_type, upcast))
         if cached is None:
-            cached = self._resolved[(event_type, upcast)] = self._resolve(event_type, upcast)
+            cached = self._resolved[(event_type, upcast)] = self._resolve(_text(event_type), upcast)
         return cached
 
     def _resolve(self, event_type: str, upcast: bool) -> Resolution:
@@ -83,7 +97,11 @@ class Registry:
         model = self._models.get(current)
         if model is None:
             self._raise_unknown(event_type)
-        return Resolution(model, self._envelopes[current], tuple(steps))
+        binary, structured = self._validators[current]
+        return Resolution(
+            model, binary, structured, tuple(steps), model.event_type.encode(), model.dataschema.encode(),
+            subject_prefix=model.subject_collection.encode() + b"/",
+        )
 
     def _raise_unknown(self, event_type: str) -> None:
         try:
@@ -94,6 +112,15 @@ class Registry:
         if not known:
             raise UnknownEventType(event_type)
         raise UnknownMajorVersion(event_type, known)
+
+
+def _text(event_type: str | bytes) -> str:
+    if isinstance(event_type, str):
+        return event_type
+    try:
+        return event_type.decode()
+    except UnicodeDecodeError:
+        raise UnknownEventType(event_type) from None
 
 
 ALL_EVENT_MODELS: tuple[type[EventData], ...] = IDEAS_EVENTS + EXPERIMENTS_EVENTS + OUTCOMES_EVENTS

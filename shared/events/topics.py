@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final, Literal, get_args
 
@@ -43,6 +44,7 @@ def dlq_topic(service: str) -> str:
     return f"innovation.dlq.{service}"
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_topic(topic: str) -> tuple[str, Stream] | None:
     """(department, stream) of a departmental topic, or None for any other topic."""
     match = _TOPIC_RE.fullmatch(topic) if isinstance(topic, str) else None
