@@ -1,0 +1,60 @@
+"""Fixtures shared by every test layer: the real broker, the real database server, and
+isolation (a fresh department code, so fresh topics, and fresh databases per test)."""
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+import pytest
+
+from tests.support import infra
+
+RUN_ID = uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    try:
+        return infra.kafka_bootstrap()
+    except infra.InfrastructureUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    try:
+        return infra.postgres_url()
+    except infra.InfrastructureUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture
+def department() -> str:
+    """A department code no other test or run uses, so its topics are fresh."""
+    return f"t{RUN_ID}{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+async def new_database(postgres_url: str) -> AsyncIterator[Callable[[str], str]]:
+    """Makes empty databases (`name` is a hint) and drops them after the test; returns their DSNs."""
+    made: list[str] = []
+
+    async def make(name: str = "db") -> str:
+        db = f"test_{RUN_ID}_{name}_{uuid.uuid4().hex[:6]}"
+        admin = await asyncpg.connect(postgres_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{db}"')
+        finally:
+            await admin.close()
+        made.append(db)
+        return postgres_url.rsplit("/", 1)[0] + "/" + db
+
+    yield make  # type: ignore[misc]
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        for db in made:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
