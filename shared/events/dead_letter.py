@@ -1,0 +1,78 @@
+"""The one dead-letter path every consumer uses: the original bytes, plus why and where from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from shared.events.topics import dlq_topic
+
+MAX_REASON_BYTES = 2000
+_DLQ_PREFIX = "dlq_"
+
+
+class Producer(Protocol):
+    """The part of aiokafka's AIOKafkaProducer this module uses."""
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None = None, key: bytes | None = None, *,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
+
+
+def dead_letter_headers(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    error_class: str,
+    reason: str,
+    original_headers: Sequence[tuple[str, bytes]] | None,
+) -> list[tuple[str, bytes]]:
+    """The original headers (minus any dlq_* of an earlier dead-lettering) and ours."""
+    kept = [(name, value) for name, value in original_headers or () if not str(name).startswith(_DLQ_PREFIX)]
+    return kept + [
+        ("dlq_original_topic", topic.encode()),
+        ("dlq_original_partition", str(partition).encode()),
+        ("dlq_original_offset", str(offset).encode()),
+        ("dlq_error_class", error_class.encode()),
+        ("dlq_reason", _truncate(reason)),
+        ("dlq_time", datetime.now(timezone.utc).isoformat().replace("+00:00", "Z").encode()),
+    ]
+
+
+async def publish_dead_letter(
+    producer: Producer,
+    *,
+    service: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]] | None,
+    error: BaseException,
+) -> None:
+    """Send the original record, byte for byte, to `innovation.dlq.<service>` and wait for the broker."""
+    await producer.send_and_wait(
+        dlq_topic(service),
+        value=value,
+        key=key,
+        headers=dead_letter_headers(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            error_class=getattr(error, "error_class", type(error).__name__),
+            reason=getattr(error, "reason", None) or str(error) or type(error).__name__,
+            original_headers=headers,
+        ),
+    )
+
+
+def _truncate(reason: str) -> bytes:
+    encoded = reason.encode()
+    if len(encoded) <= MAX_REASON_BYTES:
+        return encoded
+    marker = " [truncated]".encode()
+    return encoded[: MAX_REASON_BYTES - len(marker)].decode(errors="ignore").encode() + marker
