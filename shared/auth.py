@@ -1,0 +1,156 @@
+"""Bearer API keys bound to one department and one role, stored hashed; and the acting person.
+
+A key reads `ink_<key id>_<secret>`; the database keeps its SHA-256 (the secret is random,
+so a plain hash is enough). `python -m shared.auth` issues, registers, revokes and lists keys.
+"""
+
+import argparse
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+import asyncpg
+from fastapi import Depends, Request
+
+from shared.db import SHARED_MIGRATIONS, prepare_database
+from shared.events.pseudonym import pseudonymise
+from shared.events.topics import validate_department
+from shared.http import ApiError
+
+Role = Literal["contributor", "reviewer", "admin", "viewer"]
+ROLES: tuple[Role, ...] = ("contributor", "reviewer", "admin", "viewer")
+_KEY = re.compile(r"^ink_([0-9a-f]{12})_[A-Za-z0-9_-]{20,100}$")
+_PERSON_REF = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,199}$")
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str
+    department: str
+    role: Role
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def new_key() -> str:
+    return f"ink_{secrets.token_hex(6)}_{secrets.token_urlsafe(24)}"
+
+
+async def register_key(conn: asyncpg.Connection, key: str, *, department: str, role: Role, label: str | None = None) -> str:
+    """Stores the hash of `key` (idempotent for the same key); returns its key id."""
+    match = _KEY.match(key)
+    if not match:
+        raise ValueError("an API key reads ink_<12 hex>_<secret>")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    key_id = match[1]
+    await conn.execute(
+        """INSERT INTO api_keys (key_id, department, role, key_hash, label) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (key_id) DO NOTHING""",
+        key_id, validate_department(department), role, hash_key(key), label,
+    )
+    return key_id
+
+
+async def revoke_key(conn: asyncpg.Connection, key_id: str) -> bool:
+    status = await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+    return status.endswith(" 1")
+
+
+async def find_caller(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> Caller | None:
+    if not _KEY.match(key):
+        return None
+    row = await conn.fetchrow(
+        "SELECT key_id, department, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", hash_key(key)
+    )
+    return Caller(row["key_id"], row["department"], row["role"]) if row else None
+
+
+def _unauthorised(reason: str) -> ApiError:
+    return ApiError(401, reason, [{"field": "Authorization", "rule": "Bearer <API key>"}])
+
+
+async def authenticated(request: Request) -> Caller:
+    """The caller behind the request's bearer key, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorised("missing bearer API key")
+    caller = await find_caller(request.app.state.runtime.pool, key.strip())
+    if caller is None:
+        raise _unauthorised("unknown or revoked API key")
+    return caller
+
+
+def require(*roles: Role):
+    """A dependency allowing the given roles (admin always) of any department; the handler
+    decides what another department's key may see (nothing: 404)."""
+    allowed = set(roles) | {"admin"}
+
+    async def dependency(caller: Caller = Depends(authenticated)) -> Caller:
+        if caller.role not in allowed:
+            raise ApiError(403, f"the {caller.role} role may not do this",
+                           [{"field": "Authorization", "rule": f"role one of {', '.join(sorted(allowed))}"}])
+        return caller
+
+    return dependency
+
+
+def acting_person(request: Request) -> str:
+    """The pseudonym of the person named by `X-Person-Ref`; the raw reference goes no further."""
+    ref = request.headers.get("x-person-ref", "")
+    if not _PERSON_REF.match(ref):
+        raise ApiError(400, "the person acting must be named", [
+            {"field": "X-Person-Ref", "rule": "required: the caller's own reference for the person, 1-200 printable characters"}
+        ])
+    settings = request.app.state.runtime.settings
+    return pseudonymise(settings.pseudonym_secret, ref)
+
+
+async def _cli(args: argparse.Namespace) -> None:
+    await prepare_database(args.dsn, {"shared": SHARED_MIGRATIONS})
+    conn = await asyncpg.connect(args.dsn)
+    try:
+        if args.command == "issue":
+            key = new_key()
+            await register_key(conn, key, department=args.department, role=args.role, label=args.label)
+            print(key)
+        elif args.command == "register":
+            print(await register_key(conn, args.key, department=args.department, role=args.role, label=args.label))
+        elif args.command == "revoke":
+            key_id = args.key_id or (_KEY.match(args.key or "") or [None, None])[1]
+            if not key_id or not await revoke_key(conn, key_id):
+                raise SystemExit(f"no active key {key_id!r}")
+            print(f"revoked {key_id}")
+        else:
+            for row in await conn.fetch("SELECT key_id, department, role, label, created_at, revoked_at FROM api_keys ORDER BY created_at"):
+                state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+                print(f"{row['key_id']}  {row['department']:<12} {row['role']:<12} {state:<18} {row['label'] or ''}")
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.auth", description="Manage a service's API keys.")
+    parser.add_argument("command", choices=["issue", "register", "revoke", "list"])
+    parser.add_argument("--dsn", required=True, help="the service's database URL")
+    parser.add_argument("--department")
+    parser.add_argument("--role", choices=ROLES)
+    parser.add_argument("--label")
+    parser.add_argument("--key", help="register: the key to store; revoke: the key to revoke")
+    parser.add_argument("--key-id", help="revoke: the key id to revoke")
+    args = parser.parse_args()
+    if args.command in ("issue", "register") and not (args.department and args.role):
+        parser.error(f"{args.command} needs --department and --role")
+    if args.command == "register" and not args.key:
+        parser.error("register needs --key")
+    asyncio.run(_cli(args))
+
+
+if __name__ == "__main__":
+    main()
