@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Starts the whole system on this machine, as the contract's local-run table lays it out:
+# Kafka, PostgreSQL, two demo departments' services, the central reporting service and the
+# departmental-system simulator. Idempotent: what already runs is left as it is.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DEPARTMENTS=${INNOVATION_DEMO_DEPARTMENTS:-"dwp hmrc"}
+export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+
+bash "$ROOT/deploy/install.sh"
+bash "$ROOT/deploy/kafka.sh" start
+bash "$ROOT/deploy/postgres.sh" start
+(cd "$ROOT" && "$PYTHON" deploy/bootstrap.py --departments $DEPARTMENTS --keys "$RUN_DIR/demo-keys.json") \
+  >"$LOG_DIR/bootstrap.log" 2>&1 || die "creating topics and demo keys failed; read $LOG_DIR/bootstrap.log"
+
+# start_process <name> <port or -> <command...>: runs it detached, logs to .run/logs/<name>.log
+start_process() {
+  local name=$1 port=$2; shift 2
+  local pid; pid=$(read_pid "$name")
+  if pid_alive "$pid"; then return 0; fi
+  [ "$port" = - ] || require_free_port "$port" "$name"
+  (cd "$ROOT" && setsid nohup "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null & echo $! >"$PID_DIR/$name.pid")
+}
+
+wait_ready() {
+  local name=$1 port=$2 pid
+  for _ in $(seq 300); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    pid=$(read_pid "$name")
+    if ! pid_alive "$pid"; then
+      tail -n 5 "$LOG_DIR/$name.log" >&2 || true
+      die "$name exited during start-up; read $LOG_DIR/$name.log"
+    fi
+    sleep 0.2
+  done
+  die "$name did not become ready on port $port within a minute; read $LOG_DIR/$name.log"
+}
+
+declare -A PORTS=([ideas]=1 [experiments]=2 [notifications]=3)
+started=()
+start_process reporting 8000 env HTTP_PORT=8000 "$PYTHON" -m services.reporting
+started+=("reporting:8000")
+offset=0
+for dept in $DEPARTMENTS; do
+  for service in ideas experiments notifications; do
+    port=$((8000 + offset + PORTS[$service]))
+    start_process "$service-$dept" "$port" env INNOVATION_DEPARTMENT="$dept" HTTP_PORT="$port" \
+      INNOVATION_PSEUDONYM_SECRET="${INNOVATION_PSEUDONYM_SECRET:-demo-secret-$dept}" "$PYTHON" -m "services.$service"
+    started+=("$service-$dept:$port")
+  done
+  offset=$((offset + 10))
+done
+for entry in "${started[@]}"; do wait_ready "${entry%%:*}" "${entry##*:}"; done
+
+if [ -f "$ROOT/deploy/simulator.py" ] && [ "${INNOVATION_SIMULATOR:-on}" = on ]; then
+  start_process simulator - "$PYTHON" deploy/simulator.py --departments ${INNOVATION_SIMULATED_DEPARTMENTS:-"home-office defra natural-england"} --rate ${INNOVATION_SIMULATOR_RATE:-5}
+fi
+
+cat <<MSG
+
+The innovation network is running.
+  dashboard (central reporting)   http://127.0.0.1:8000/
+  dwp:  ideas :8001  experiments :8002  notifications :8003
+  hmrc: ideas :8011  experiments :8012  notifications :8013
+  API docs                        http://127.0.0.1:8001/docs (each service: /docs, /openapi.json)
+  demo API keys                   $RUN_DIR/demo-keys.json
+  logs                            $LOG_DIR/
+  Kafka 127.0.0.1:9092, PostgreSQL 127.0.0.1:5432 (innovation/innovation)
+Try:  curl -H "Authorization: Bearer \$(jq -r .dwp.contributor $RUN_DIR/demo-keys.json)" -H 'X-Person-Ref: me' \\
+        -H 'Content-Type: application/json' -d '{"title":"Fewer forms","problem":"...","proposal":"..."}' http://127.0.0.1:8001/v1/ideas
+Stop everything with: make down
+MSG
