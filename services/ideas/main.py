@@ -5,12 +5,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.ideas.config import IdeasSettings
+from services.ideas.http import router
 from shared.runtime import ServiceSpec, create_app, serve
 
 SPEC = ServiceSpec(
     name="ideas",
     title="Innovation network: ideas",
     migrations=Path(__file__).parent / "migrations",
+    routers=(router,),
     relay=True,
 )
 

@@ -1,0 +1,231 @@
+"""HTTP routes: authenticate, name the acting person, call the handlers, shape the answer.
+
+Roles: contributors submit, endorse, withdraw their own ideas and record conversations;
+reviewers review, shortlist, back, decline and merge; admins do everything; every role
+reads. A key of another department sees no idea here (404) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Annotated
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+
+from services.ideas import repository
+from services.ideas.domain import Backing, Conversation, Idea, NotAllowed, Refused, Status, new_id
+from services.ideas.handlers import Acting, ConversationExists, IdeasHandlers, UnknownIdea
+from services.ideas.schemas import (
+    Back,
+    ConversationOut,
+    Decline,
+    Endorse,
+    IdeaOut,
+    IdeaPage,
+    Merge,
+    RecordConversation,
+    Review,
+    Shortlist,
+    SubmitIdea,
+    Withdraw,
+)
+from shared.auth import Caller, acting_person, require
+from shared.events import IdeaSubmitted, Scores
+from shared.events.fields import SLUG_PATTERN
+from shared.http import ApiError
+from shared.runtime import runtime_of
+
+router = APIRouter(prefix="/v1", tags=["ideas"])
+
+READERS = ("contributor", "reviewer", "viewer")  # and admin, always
+
+
+def _not_found(idea_id: UUID | None = None) -> ApiError:
+    return ApiError(404, "idea not found", [{"field": "idea_id", "rule": "an idea of this department"}],
+                    **({"idea_id": str(idea_id)} if idea_id else {}))
+
+
+def member(*roles: str, on_idea: bool = True):
+    """The caller, when their key has one of `roles` (or admin) and belongs to this department.
+    Another department's key gets 404 on ideas (they do not exist for it) and 403 elsewhere."""
+
+    async def dependency(request: Request, caller: Caller = Depends(require(*roles))) -> Caller:
+        if caller.department != runtime_of(request).settings.department:
+            if on_idea:
+                raise _not_found()
+            raise ApiError(403, "a key of another department cannot act here",
+                           [{"field": "Authorization", "rule": "a key of this department"}])
+        return caller
+
+    return dependency
+
+
+def handlers(request: Request) -> IdeasHandlers:
+    runtime = runtime_of(request)
+    return IdeasHandlers(runtime.pool, runtime.settings.department)
+
+
+def acting(request: Request, person: str = Depends(acting_person)) -> Acting:
+    correlation_id = request.state.correlation_id
+    return Acting(person=person, correlation_id=correlation_id, causation_id=correlation_id)
+
+
+Reader = Annotated[Caller, Depends(member(*READERS))]
+Contributor = Annotated[Caller, Depends(member("contributor"))]
+Reviewer = Annotated[Caller, Depends(member("reviewer"))]
+Handlers = Annotated[IdeasHandlers, Depends(handlers)]
+Person = Annotated[Acting, Depends(acting)]
+
+_RESPONSES = {
+    400: {"description": "X-Person-Ref missing or malformed"},
+    401: {"description": "missing, unknown or revoked API key"},
+    403: {"description": "the key's role may not do this"},
+    404: {"description": "no such idea in this department"},
+    409: {"description": "the idea's state does not allow this; the body names the state and the reason"},
+}
+
+
+def idea_out(row, scores=None) -> IdeaOut:
+    values = dict(row)
+    for name in ("backing", "closure"):
+        values[name] = orjson.loads(values[name]) if values[name] else None
+    values["scores"] = dict(scores) if scores else None
+    return IdeaOut.model_validate(values)
+
+
+async def _change(handlers: IdeasHandlers, acting: Acting, idea_id: UUID, command: Callable[[Idea], None]) -> IdeaOut:
+    try:
+        return idea_out(await handlers.change(acting, idea_id, command))
+    except UnknownIdea:
+        raise _not_found(idea_id) from None
+    except Refused as refused:
+        raise ApiError(409, "not allowed in the idea's current state",
+                       [{"field": "status", "rule": refused.reason}],
+                       idea_id=str(idea_id), status=refused.status.value, reason=refused.reason) from None
+    except NotAllowed as refused:
+        raise ApiError(403, refused.reason, [{"field": "X-Person-Ref", "rule": refused.reason}]) from None
+
+
+@router.post("/ideas", status_code=201, response_model=IdeaOut, responses=_RESPONSES, summary="Submit an idea")
+async def submit_idea(body: SubmitIdea, response: Response, caller: Annotated[Caller, Depends(member("contributor", on_idea=False))],
+                      acting: Person, handlers: Handlers) -> IdeaOut:
+    submission = IdeaSubmitted(idea_id=new_id(), submitted_by=acting.person, **body.model_dump())
+    row = await handlers.submit(acting, submission)
+    response.headers["Location"] = f"/v1/ideas/{row['idea_id']}"
+    return idea_out(row)
+
+
+@router.get("/ideas", response_model=IdeaPage, responses=_RESPONSES, summary="List ideas, newest first")
+async def list_ideas(
+    request: Request,
+    caller: Reader,
+    status: Status | None = None,
+    theme: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=60)] = None,
+    campaign: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=60)] = None,
+    cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> IdeaPage:
+    rows = await repository.list_ideas(
+        runtime_of(request).pool, status=status.value if status else None, theme=theme, campaign=campaign,
+        before=_position(cursor), limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return IdeaPage(items=[idea_out(r) for r in rows], next_cursor=_cursor(rows[-1]["position"]) if more else None)
+
+
+@router.get("/ideas/{idea_id}", response_model=IdeaOut, responses=_RESPONSES, summary="One idea")
+async def get_idea(idea_id: UUID, request: Request, caller: Reader) -> IdeaOut:
+    pool = runtime_of(request).pool
+    row = await repository.fetch_idea(pool, idea_id)
+    if row is None:
+        raise _not_found(idea_id)
+    return idea_out(row, await repository.average_scores(pool, idea_id))
+
+
+@router.post("/ideas/{idea_id}/endorsements", status_code=201, response_model=IdeaOut, responses=_RESPONSES,
+             summary="Endorse an idea (once per person)")
+async def endorse(idea_id: UUID, caller: Contributor, acting: Person, handlers: Handlers,
+                  body: Annotated[Endorse | None, Body()] = None) -> IdeaOut:
+    return await _change(handlers, acting, idea_id, lambda idea: idea.endorse(acting.person))
+
+
+@router.post("/ideas/{idea_id}/reviews", status_code=201, response_model=IdeaOut, responses=_RESPONSES,
+             summary="Review an idea with scores")
+async def review(idea_id: UUID, body: Review, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+    scores = Scores(**body.scores.model_dump())
+    return await _change(handlers, acting, idea_id, lambda idea: idea.review(acting.person, scores, body.comment))
+
+
+@router.post("/ideas/{idea_id}/shortlist", response_model=IdeaOut, responses=_RESPONSES, summary="Shortlist an idea")
+async def shortlist(idea_id: UUID, caller: Reviewer, acting: Person, handlers: Handlers,
+                    body: Annotated[Shortlist | None, Body()] = None) -> IdeaOut:
+    note = body.note if body else None
+    return await _change(handlers, acting, idea_id, lambda idea: idea.shortlist(acting.person, note))
+
+
+@router.post("/ideas/{idea_id}/back", response_model=IdeaOut, responses=_RESPONSES,
+             summary="Back a shortlisted idea with a budget, staff days and a time box")
+async def back(idea_id: UUID, body: Back, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+    backing = Backing(sponsor=acting.person, **body.model_dump())
+    return await _change(handlers, acting, idea_id, lambda idea: idea.back(backing))
+
+
+@router.post("/ideas/{idea_id}/decline", response_model=IdeaOut, responses=_RESPONSES,
+             summary="Decline an idea with a reason")
+async def decline(idea_id: UUID, body: Decline, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+    return await _change(handlers, acting, idea_id, lambda idea: idea.decline(acting.person, body.reason, body.note))
+
+
+@router.post("/ideas/{idea_id}/withdraw", response_model=IdeaOut, responses=_RESPONSES,
+             summary="Withdraw an idea (its submitter, or an admin)")
+async def withdraw(idea_id: UUID, caller: Contributor, acting: Person, handlers: Handlers,
+                   body: Annotated[Withdraw | None, Body()] = None) -> IdeaOut:
+    on_behalf = caller.role == "admin"
+    return await _change(handlers, acting, idea_id, lambda idea: idea.withdraw(acting.person, on_behalf=on_behalf))
+
+
+@router.post("/ideas/{idea_id}/merge", response_model=IdeaOut, responses=_RESPONSES,
+             summary="Merge an idea into another, possibly another department's")
+async def merge(idea_id: UUID, body: Merge, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+    department = handlers.department
+    return await _change(handlers, acting, idea_id, lambda idea: idea.merge(
+        acting.person, body.into_department, body.into_idea_id, department=department))
+
+
+@router.post("/conversations", status_code=201, response_model=ConversationOut, responses=_RESPONSES,
+             summary="Record a team conversation that raised ideas")
+async def record_conversation(body: RecordConversation,
+                              caller: Annotated[Caller, Depends(member("contributor", on_idea=False))],
+                              acting: Person, handlers: Handlers) -> ConversationOut:
+    conversation = Conversation(
+        conversation_id=body.conversation_id or new_id(), team=body.team, participants=body.participants,
+        held_on=body.held_on, ideas_raised=body.ideas_raised, recorded_by=acting.person,
+    )
+    try:
+        await handlers.record_conversation(acting, conversation)
+    except ConversationExists:
+        raise ApiError(409, "conversation already recorded",
+                       [{"field": "conversation_id", "rule": "unique"}],
+                       conversation_id=str(conversation.conversation_id)) from None
+    return ConversationOut(**{k: getattr(conversation, k) for k in ConversationOut.model_fields})
+
+
+def _cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+
+
+def _position(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text[:1] == "p" and text[1:].isdigit() and len(text) < 20:
+            return int(text[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ApiError(422, "validation failed", [{"field": "cursor", "rule": "a next_cursor returned by this API"}])
