@@ -1,0 +1,293 @@
+"""The experiment lifecycle and its rules. No I/O: an experiment records the events it causes.
+
+    planning --start--> running --complete--> completed (with an outcome)
+    planning | running --abandon--> abandoned
+    planning | running --reschedule--> same status, new end date
+    planning | running: overdue, once, when the end date has passed with no outcome
+
+A backed idea opens an experiment in `planning` with the backing's budget, staff days and
+time box; `plan` adds the hypothesis, the measure and the dates, and may be repeated until
+the experiment starts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from shared.events import (
+    Benefits,
+    EventData,
+    ExperimentAbandoned,
+    ExperimentCompleted,
+    ExperimentOverdue,
+    ExperimentPlanned,
+    ExperimentRescheduled,
+    ExperimentStarted,
+)
+from shared.events import Measure as MeasureData
+from shared.events import MeasurementRecorded, OutcomeAdopted, OutcomeRecorded
+
+Status = Literal["planning", "running", "completed", "abandoned"]
+Direction = Literal["increase", "decrease"]
+Result = Literal["succeeded", "failed", "inconclusive"]
+Recommendation = Literal["scale", "adopt_elsewhere", "iterate", "stop"]
+
+OPEN: tuple[Status, ...] = ("planning", "running")
+MAX_LEARNINGS = 20
+MAX_MEASUREMENTS = 1000
+# Every experiment's id is derived from its idea: one backed idea, one experiment.
+_EXPERIMENT_NAMESPACE = uuid.UUID("6f1d8a62-3c0e-4f5b-9a57-4f0a3d2c1e90")
+
+
+class DomainError(Exception):
+    pass
+
+
+class InvalidTransition(DomainError):
+    """The command is not allowed in the experiment's current state (HTTP 409)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidInput(DomainError):
+    """The command breaks a rule of the data (HTTP 422): which field, which rule."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field, self.rule = field, rule
+
+
+def experiment_id_for(department: str, idea_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(_EXPERIMENT_NAMESPACE, f"{department}/{idea_id}")
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    unit: str
+    baseline: float
+    target: float
+    direction: Direction
+
+    def check(self) -> None:
+        if self.direction == "increase" and not self.target > self.baseline:
+            raise InvalidInput("measure.target", "must be greater than measure.baseline when direction is increase")
+        if self.direction == "decrease" and not self.target < self.baseline:
+            raise InvalidInput("measure.target", "must be less than measure.baseline when direction is decrease")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    measured_on: date
+    value: float
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome_id: uuid.UUID
+    result: Result
+    summary: str
+    learnings: tuple[str, ...]
+    recommendation: Recommendation
+    cash_savings_gbp_per_year: float | None = None
+    hours_saved_per_year: float | None = None
+    people_affected: int | None = None
+
+    def check(self) -> None:
+        if not 1 <= len(self.learnings) <= MAX_LEARNINGS:
+            raise InvalidInput("learnings", f"between 1 and {MAX_LEARNINGS} learnings")
+        if any(not learning.strip() for learning in self.learnings):
+            raise InvalidInput("learnings", "each learning must have text")
+        if not self.summary.strip():
+            raise InvalidInput("summary", "must have text")
+        for name in ("cash_savings_gbp_per_year", "hours_saved_per_year", "people_affected"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise InvalidInput(f"benefits.{name}", "must not be negative")
+
+
+@dataclass
+class Experiment:
+    experiment_id: uuid.UUID
+    idea_id: uuid.UUID
+    status: Status
+    budget_gbp: float
+    staff_days: float
+    timebox_weeks: int
+    correlation_id: str  # of the idea.backed event: every event of the experiment carries it
+    starts_on: date
+    ends_on: date
+    hypothesis: str | None = None
+    measure: Measure | None = None
+    squad_size: int | None = None
+    started_on: date | None = None
+    completed_on: date | None = None
+    abandon_reason: str | None = None
+    overdue: bool = False
+    measurements: list[Measurement] = field(default_factory=list)
+    outcome: Outcome | None = None
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def open_from_backing(
+        cls, *, department: str, idea_id: uuid.UUID, budget_gbp: float, staff_days: float, timebox_weeks: int,
+        correlation_id: str, backed_on: date,
+    ) -> Experiment:
+        """A backed idea becomes an experiment in planning, its time box starting the day it was backed."""
+        if budget_gbp < 0:
+            raise InvalidInput("budget_gbp", "must not be negative")
+        if staff_days < 0:
+            raise InvalidInput("staff_days", "must not be negative")
+        if not 1 <= timebox_weeks <= 52:
+            raise InvalidInput("timebox_weeks", "between 1 and 52")
+        return cls(
+            experiment_id=experiment_id_for(department, idea_id), idea_id=idea_id, status="planning",
+            budget_gbp=budget_gbp, staff_days=staff_days, timebox_weeks=timebox_weeks,
+            correlation_id=correlation_id, starts_on=backed_on, ends_on=backed_on + timedelta(weeks=timebox_weeks),
+        )
+
+    @property
+    def planned(self) -> bool:
+        return self.hypothesis is not None
+
+    # -- commands -------------------------------------------------------------------------
+
+    def plan(
+        self, *, hypothesis: str, measure: Measure, starts_on: date, ends_on: date, squad_size: int,
+        budget_gbp: float | None = None, staff_days: float | None = None,
+    ) -> None:
+        self._require(("planning",), "plan")
+        budget = self.budget_gbp if budget_gbp is None else budget_gbp
+        days = self.staff_days if staff_days is None else staff_days
+        if not hypothesis.strip():
+            raise InvalidInput("hypothesis", "must have text")
+        measure.check()
+        _check_dates(starts_on, ends_on)
+        if ends_on > starts_on + timedelta(weeks=self.timebox_weeks):
+            raise InvalidInput("ends_on", f"within the backed time box of {self.timebox_weeks} weeks from starts_on")
+        if not 1 <= squad_size <= 50:
+            raise InvalidInput("squad_size", "between 1 and 50")
+        for name, value, backed in (("budget_gbp", budget, self.budget_gbp), ("staff_days", days, self.staff_days)):
+            if value < 0:
+                raise InvalidInput(name, "must not be negative")
+            if value > backed:
+                raise InvalidInput(name, f"at most the {backed:g} the backing gave")
+        self.hypothesis, self.measure, self.squad_size = hypothesis, measure, squad_size
+        self.starts_on, self.ends_on, self.budget_gbp, self.staff_days = starts_on, ends_on, budget, days
+        self.events.append(ExperimentPlanned(
+            experiment_id=self.experiment_id, idea_id=self.idea_id, hypothesis=hypothesis,
+            measure=MeasureData(name=measure.name, unit=measure.unit, baseline=float(measure.baseline),
+                                target=float(measure.target), direction=measure.direction),
+            starts_on=starts_on, ends_on=ends_on, squad_size=squad_size, budget_gbp=float(budget),
+            staff_days=float(days),
+        ))
+
+    def start(self, today: date) -> None:
+        self._require(("planning",), "start")
+        if not self.planned:
+            raise InvalidTransition("the experiment cannot start before it is planned (hypothesis, measure, dates)")
+        self.status, self.started_on = "running", today
+        self.events.append(ExperimentStarted(experiment_id=self.experiment_id, started_on=today))
+
+    def record_measurement(self, measurement: Measurement, today: date) -> None:
+        self._require(("running",), "record a measurement")
+        assert self.started_on is not None
+        if measurement.measured_on < self.started_on:
+            raise InvalidInput("measured_on", f"not before the experiment started ({self.started_on})")
+        if measurement.measured_on > today:
+            raise InvalidInput("measured_on", "not in the future")
+        if len(self.measurements) >= MAX_MEASUREMENTS:
+            raise InvalidTransition(f"the experiment already has {MAX_MEASUREMENTS} measurements")
+        self.measurements.append(measurement)
+        self.events.append(MeasurementRecorded(
+            experiment_id=self.experiment_id, measured_on=measurement.measured_on, value=float(measurement.value),
+            note=measurement.note,
+        ))
+
+    def reschedule(self, ends_on: date, reason: str) -> None:
+        self._require(OPEN, "reschedule")
+        if not self.planned:
+            raise InvalidTransition("the experiment cannot be rescheduled before it is planned")
+        if not reason.strip():
+            raise InvalidInput("reason", "must have text")
+        _check_dates(self.starts_on, ends_on)
+        if ends_on == self.ends_on:
+            raise InvalidInput("ends_on", "must differ from the current end date")
+        self.ends_on = ends_on
+        self.events.append(ExperimentRescheduled(experiment_id=self.experiment_id, ends_on=ends_on, reason=reason))
+
+    def complete(self, outcome: Outcome, today: date) -> None:
+        self._require(("running",), "complete")
+        outcome.check()
+        self.status, self.completed_on, self.outcome = "completed", today, outcome
+        self.events.append(ExperimentCompleted(experiment_id=self.experiment_id, completed_on=today))
+        self.events.append(OutcomeRecorded(
+            outcome_id=outcome.outcome_id, experiment_id=self.experiment_id, idea_id=self.idea_id,
+            result=outcome.result, summary=outcome.summary, learnings=outcome.learnings,
+            benefits=Benefits(
+                cash_savings_gbp_per_year=_float_or_none(outcome.cash_savings_gbp_per_year),
+                hours_saved_per_year=_float_or_none(outcome.hours_saved_per_year),
+                people_affected=outcome.people_affected,
+            ),
+            recommendation=outcome.recommendation,
+        ))
+
+    def abandon(self, reason: str) -> None:
+        self._require(OPEN, "abandon")
+        if not reason.strip():
+            raise InvalidInput("reason", "must have text")
+        self.status, self.abandon_reason = "abandoned", reason
+        self.events.append(ExperimentAbandoned(experiment_id=self.experiment_id, reason=reason))
+
+    def idea_withdrawn(self) -> bool:
+        """The idea behind the experiment was withdrawn: abandons it while still in planning.
+        Returns whether it did (a running or finished experiment carries on as it is)."""
+        if self.status != "planning":
+            return False
+        self.abandon("the idea was withdrawn")
+        return True
+
+    def mark_overdue(self, today: date) -> bool:
+        """Records experiment.overdue once, when the end date has passed with no outcome."""
+        if self.overdue or self.status not in OPEN or not today > self.ends_on:
+            return False
+        self.overdue = True
+        self.events.append(ExperimentOverdue(experiment_id=self.experiment_id, ended_on=self.ends_on))
+        return True
+
+    def pop_events(self) -> list[EventData]:
+        events, self.events = self.events, []
+        return events
+
+    def _require(self, allowed: tuple[Status, ...], action: str) -> None:
+        if self.status not in allowed:
+            states = " or ".join(allowed)
+            raise InvalidTransition(f"cannot {action} an experiment that is {self.status}; it must be {states}")
+
+
+def _check_dates(starts_on: date, ends_on: date) -> None:
+    if not ends_on > starts_on:
+        raise InvalidInput("ends_on", "must be after starts_on")
+
+
+def _float_or_none(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def adopt(
+    *, adoption_id: uuid.UUID, adopting_department: str, origin_department: str, origin_outcome_id: uuid.UUID,
+    adopted_by: str, note: str,
+) -> OutcomeAdopted:
+    """A department adopts another department's recorded outcome (whose existence the caller checked)."""
+    if origin_department == adopting_department:
+        raise InvalidInput("origin_department", "another department's outcome: a department does not adopt its own")
+    return OutcomeAdopted(
+        adoption_id=adoption_id, origin_department=origin_department, origin_outcome_id=origin_outcome_id,
+        adopting_department=adopting_department, adopted_by=adopted_by, note=note,
+    )
