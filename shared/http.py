@@ -27,7 +27,7 @@ LATENCY = Histogram("http_request_seconds", "HTTP request latency", ["method", "
 class ApiError(Exception):
     """An error with a status and the contract's JSON body."""
 
-    def __init__(self, status: int, error: str, detail: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+    def __init__(self, status: int, error: str, detail: list[dict[str, Any]] | None = None, /, **extra: Any) -> None:
         super().__init__(error)
         self.status, self.error, self.detail, self.extra = status, error, detail or [], extra
 

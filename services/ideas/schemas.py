@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.ideas.domain import Status
@@ -39,6 +39,16 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, (tuple, list)):
         return any(_has_nul(v) for v in value)
     return False
+
+
+def _date_text(value: Any) -> Any:
+    # The event's Day is strict (a date object); a JSON request carries the date as text.
+    if not isinstance(value, str):
+        raise PydanticCustomError("date_type", "Input should be a date as YYYY-MM-DD text")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_date_text)]
 
 
 class Command(BaseModel):
@@ -109,7 +119,7 @@ class RecordConversation(Command):
         default=None, description="optional; given by the caller to link ideas raised to it")
     team: like(ConversationRecorded, "team")
     participants: like(ConversationRecorded, "participants")
-    held_on: like(ConversationRecorded, "held_on")
+    held_on: IsoDay
     ideas_raised: like(ConversationRecorded, "ideas_raised")
 
 
