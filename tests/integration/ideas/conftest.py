@@ -75,7 +75,7 @@ async def running(settings: IdeasSettings, keys: dict[str, str] | None = None) -
     """Builds the app, runs its lifespan (migrations, producer, relay), and gives an HTTP client."""
     app = build(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://ideas.test") as client:
             service = IdeasService(app, client, settings.database_url, settings.department,
                                    settings.kafka_bootstrap_servers)
