@@ -93,3 +93,38 @@ async def ideas(kafka_bootstrap, new_database, department) -> AsyncIterator[Idea
 
 def correlation() -> str:
     return f"corr-{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.asynccontextmanager
+async def served(settings: IdeasSettings) -> AsyncIterator[str]:
+    """Runs the service as a real uvicorn process (`python -m services.ideas`); yields its base URL."""
+    import asyncio
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "INNOVATION_DEPARTMENT": settings.department, "IDEAS_DATABASE_URL": settings.database_url,
+           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "HTTP_PORT": str(port),
+           "INNOVATION_PSEUDONYM_SECRET": settings.pseudonym_secret, "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([sys.executable, "-m", "services.ideas"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+            for _ in range(300):
+                assert process.poll() is None, "the ideas service exited during start-up"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -247,3 +247,13 @@ async def test_without_a_correlation_id_the_request_gets_one_and_its_events_carr
     unix_date = await ideas.client.post("/v1/conversations", headers=ideas.headers("contributor"), json={
         "team": "Benefits East", "participants": 3, "held_on": 1717372800, "ideas_raised": 0})
     assert unix_date.status_code == 422 and unix_date.json()["detail"][0]["field"] == "held_on"
+
+
+async def test_metrics_expose_requests_outbox_backlog_and_publish_latency(ideas):
+    await ideas.submit()
+    await drained(ideas)
+    text = (await ideas.client.get("/metrics")).text
+    assert 'http_requests_total{method="POST",route="/v1/ideas",status="201"}' in text
+    assert "outbox_backlog " in text
+    count = [line for line in text.splitlines() if line.startswith("outbox_commit_to_ack_seconds_count")]
+    assert count and float(count[0].split()[-1]) >= 1
