@@ -7,7 +7,7 @@ in-flight requests first, then the lifespan closes consumers, the relay and the 
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ class ServiceSpec:
     pool_size: int = 10
     max_body_bytes: int = 64 * 1024
     version: str = "1.0.0"
+    broker_options: Mapping[str, Any] = field(default_factory=dict)  # extra KafkaBroker(...) arguments
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -71,7 +72,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             log.info("migration applied", component=m.component, version=m.version, name=m.name)
         pool = await create_pool(dsn, max_size=spec.pool_size)
         producer = new_producer(settings.kafka_bootstrap_servers)
-        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None, graceful_timeout=settings.shutdown_grace_seconds)
+        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None, graceful_timeout=settings.shutdown_grace_seconds,
+                             **spec.broker_options)
         runtime = Runtime(settings=settings, pool=pool, producer=producer, broker=broker)
         tasks: list[asyncio.Task] = []
         try:

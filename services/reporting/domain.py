@@ -1,0 +1,265 @@
+"""The projection: a batch of events becomes the rows to upsert into the read models. No I/O.
+
+Every event adds facts ("idea X was first backed at T"); within a batch, facts about one row
+are merged here (earliest time wins, counts add up) so each row is written once per batch, and
+the SQL merges them with what is stored the same way. Merging is commutative, so the result does
+not depend on the order in which streams arrive. Duplicates are filtered before this by the inbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from shared.events import Event
+
+Key = tuple[str, UUID]
+
+
+def _earliest(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+@dataclass
+class IdeaRow:
+    title: str | None = None
+    campaign: str | None = None
+    themes: tuple[str, ...] = ()
+    submitted_at: datetime | None = None
+    shortlisted_at: datetime | None = None
+    backed_at: datetime | None = None
+    declined_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    merged_at: datetime | None = None
+    budget_gbp: float | None = None
+    staff_days: float | None = None
+    decline_reason: str | None = None
+    merged_into: str | None = None
+
+
+@dataclass
+class ExperimentRow:
+    idea_id: UUID | None = None
+    planned_at: datetime | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    ends_on_set_at: datetime | None = None
+    started_on: date | None = None
+    overdue_on: date | None = None
+    completed_on: date | None = None
+    abandoned_at: datetime | None = None
+    squad_size: int | None = None
+    budget_gbp: float | None = None
+    staff_days: float | None = None
+    measurements: int = 0
+
+
+@dataclass
+class DepartmentRow:
+    events: int = 0
+    first_event_at: datetime | None = None
+    last_event_at: datetime | None = None
+
+
+@dataclass
+class Changes:
+    """What one batch changes, one entry per row."""
+
+    departments: dict[str, DepartmentRow] = field(default_factory=dict)
+    ideas: dict[Key, IdeaRow] = field(default_factory=dict)
+    endorsements: dict[tuple[str, UUID, str], datetime] = field(default_factory=dict)
+    reviews: list[tuple[UUID, str, UUID, datetime, int, int, int, int]] = field(default_factory=list)
+    participants: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    conversations: dict[Key, tuple[date, int, int]] = field(default_factory=dict)
+    experiments: dict[Key, ExperimentRow] = field(default_factory=dict)
+    outcomes: dict[Key, tuple[UUID, UUID, str, str, float | None, float | None, int | None, datetime]] = field(
+        default_factory=dict
+    )
+    learnings: dict[tuple[str, UUID, int], tuple[str, str, datetime]] = field(default_factory=dict)
+    adoptions: dict[UUID, tuple[str, UUID, str, datetime]] = field(default_factory=dict)
+    ignored: int = 0  # events of a type the read models have no use for
+
+    def idea(self, event: Event) -> IdeaRow:
+        key = (event.department, event.data.idea_id)
+        row = self.ideas.get(key)
+        if row is None:
+            row = self.ideas[key] = IdeaRow()
+        return row
+
+    def experiment(self, event: Event) -> ExperimentRow:
+        key = (event.department, event.data.experiment_id)
+        row = self.experiments.get(key)
+        if row is None:
+            row = self.experiments[key] = ExperimentRow()
+        return row
+
+    def participant(self, event: Event, pseudonym: str) -> None:
+        key = (event.department, pseudonym)
+        self.participants[key] = _earliest(self.participants.get(key), event.time)
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; an event carrying one must not block its partition."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _submitted(c: Changes, e: Event) -> None:
+    d, row = e.data, c.idea(e)
+    row.title, row.campaign, row.themes = _text(d.title), d.campaign, tuple(d.themes)
+    row.submitted_at = _earliest(row.submitted_at, e.time)
+    c.participant(e, d.submitted_by)
+
+
+def _endorsed(c: Changes, e: Event) -> None:
+    key = (e.department, e.data.idea_id, e.data.endorsed_by)
+    c.endorsements[key] = _earliest(c.endorsements.get(key), e.time)
+    c.participant(e, e.data.endorsed_by)
+
+
+def _reviewed(c: Changes, e: Event) -> None:
+    s = e.data.scores
+    c.reviews.append((e.id, e.department, e.data.idea_id, e.time, s.impact, s.feasibility, s.value_for_money, s.alignment))
+    c.participant(e, e.data.reviewer)
+
+
+def _shortlisted(c: Changes, e: Event) -> None:
+    row = c.idea(e)
+    row.shortlisted_at = _earliest(row.shortlisted_at, e.time)
+    c.participant(e, e.data.by)
+
+
+def _backed(c: Changes, e: Event) -> None:
+    row = c.idea(e)
+    row.backed_at = _earliest(row.backed_at, e.time)
+    row.budget_gbp, row.staff_days = e.data.budget_gbp, e.data.staff_days
+    c.participant(e, e.data.sponsor)
+
+
+def _declined(c: Changes, e: Event) -> None:
+    row = c.idea(e)
+    row.declined_at = _earliest(row.declined_at, e.time)
+    row.decline_reason = e.data.reason
+    c.participant(e, e.data.by)
+
+
+def _withdrawn(c: Changes, e: Event) -> None:
+    row = c.idea(e)
+    row.withdrawn_at = _earliest(row.withdrawn_at, e.time)
+    c.participant(e, e.data.by)
+
+
+def _merged(c: Changes, e: Event) -> None:
+    row = c.idea(e)
+    row.merged_at = _earliest(row.merged_at, e.time)
+    row.merged_into = e.data.into_department
+    c.participant(e, e.data.by)
+
+
+def _conversation(c: Changes, e: Event) -> None:
+    d = e.data
+    c.conversations[(e.department, d.conversation_id)] = (d.held_on, d.participants, d.ideas_raised)
+
+
+def _planned(c: Changes, e: Event) -> None:
+    d, row = e.data, c.experiment(e)
+    row.idea_id, row.starts_on = d.idea_id, d.starts_on
+    row.squad_size, row.budget_gbp, row.staff_days = d.squad_size, d.budget_gbp, d.staff_days
+    row.planned_at = _earliest(row.planned_at, e.time)
+    _set_end(row, d.ends_on, e.time)
+
+
+def _set_end(row: ExperimentRow, ends_on: date, at: datetime) -> None:
+    if row.ends_on_set_at is None or at >= row.ends_on_set_at:
+        row.ends_on, row.ends_on_set_at = ends_on, at
+
+
+def _started(c: Changes, e: Event) -> None:
+    row = c.experiment(e)
+    row.started_on = _earliest(row.started_on, e.data.started_on)
+
+
+def _measured(c: Changes, e: Event) -> None:
+    c.experiment(e).measurements += 1
+
+
+def _rescheduled(c: Changes, e: Event) -> None:
+    _set_end(c.experiment(e), e.data.ends_on, e.time)
+
+
+def _overdue(c: Changes, e: Event) -> None:
+    row = c.experiment(e)
+    row.overdue_on = _earliest(row.overdue_on, e.data.ended_on)
+
+
+def _completed(c: Changes, e: Event) -> None:
+    row = c.experiment(e)
+    row.completed_on = _earliest(row.completed_on, e.data.completed_on)
+
+
+def _abandoned(c: Changes, e: Event) -> None:
+    row = c.experiment(e)
+    row.abandoned_at = _earliest(row.abandoned_at, e.time)
+
+
+def _outcome(c: Changes, e: Event) -> None:
+    d, b = e.data, e.data.benefits
+    c.outcomes[(e.department, d.outcome_id)] = (
+        d.experiment_id, d.idea_id, d.result, d.recommendation,
+        b.cash_savings_gbp_per_year, b.hours_saved_per_year, b.people_affected, e.time,
+    )
+    for position, learning in enumerate(d.learnings):
+        c.learnings[(e.department, d.outcome_id, position)] = (_text(learning), d.result, e.time)
+
+
+def _adopted(c: Changes, e: Event) -> None:
+    d = e.data
+    c.adoptions[d.adoption_id] = (d.origin_department, d.origin_outcome_id, d.adopting_department, e.time)
+    c.participant(e, d.adopted_by)
+
+
+PROJECTIONS: dict[str, Callable[[Changes, Event], None]] = {
+    "uk.gov.innovation.idea.submitted.v1": _submitted,
+    "uk.gov.innovation.idea.endorsed.v1": _endorsed,
+    "uk.gov.innovation.idea.reviewed.v1": _reviewed,
+    "uk.gov.innovation.idea.shortlisted.v1": _shortlisted,
+    "uk.gov.innovation.idea.backed.v1": _backed,
+    "uk.gov.innovation.idea.declined.v1": _declined,
+    "uk.gov.innovation.idea.withdrawn.v1": _withdrawn,
+    "uk.gov.innovation.idea.merged.v1": _merged,
+    "uk.gov.innovation.conversation.recorded.v1": _conversation,
+    "uk.gov.innovation.experiment.planned.v1": _planned,
+    "uk.gov.innovation.experiment.started.v1": _started,
+    "uk.gov.innovation.experiment.measurement_recorded.v1": _measured,
+    "uk.gov.innovation.experiment.rescheduled.v1": _rescheduled,
+    "uk.gov.innovation.experiment.overdue.v1": _overdue,
+    "uk.gov.innovation.experiment.completed.v1": _completed,
+    "uk.gov.innovation.experiment.abandoned.v1": _abandoned,
+    "uk.gov.innovation.outcome.recorded.v1": _outcome,
+    "uk.gov.innovation.outcome.adopted.v1": _adopted,
+}
+
+
+def project(events: Iterable[Event]) -> Changes:
+    """The rows a batch of fresh (already de-duplicated) events changes."""
+    changes = Changes()
+    departments = changes.departments
+    for event in events:
+        row = departments.get(event.department)
+        if row is None:
+            row = departments[event.department] = DepartmentRow()
+        row.events += 1
+        row.first_event_at = _earliest(row.first_event_at, event.time)
+        row.last_event_at = event.time if row.last_event_at is None else max(row.last_event_at, event.time)
+        projection = PROJECTIONS.get(event.type)
+        if projection is None:
+            changes.ignored += 1
+        else:
+            projection(changes, event)
+    return changes

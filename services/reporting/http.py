@@ -1,0 +1,150 @@
+"""The reporting API: aggregates only, public by default (as government performance dashboards are)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from services.reporting import figures
+from shared.events.topics import DEPARTMENT_PATTERN
+from shared.http import ApiError
+from shared.runtime import runtime_of
+
+router = APIRouter(prefix="/v1", tags=["reporting"])
+
+_DEFINITIONS = "\n".join(f"- `{name}`: {text}" for name, text in figures.DEFINITIONS.items())
+Department = Annotated[str, Path(pattern=DEPARTMENT_PATTERN, description="A department code, e.g. dwp")]
+DepartmentFilter = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN, description="Only this department")]
+
+
+async def read_figures(request: Request) -> dict[str, dict[str, Any]]:
+    async with runtime_of(request).pool.acquire() as conn:
+        return await figures.all_figures(conn)
+
+
+async def summary_of(request: Request) -> dict[str, Any]:
+    """What the summary endpoint and the dashboard show: one read, so they agree."""
+    pool = runtime_of(request).pool
+    async with pool.acquire() as conn:
+        every = await figures.all_figures(conn)
+        return {
+            "figures": every[figures.ALL],
+            "departments": sorted(d for d in every if d != figures.ALL),
+            "department_figures": {d: f for d, f in every.items() if d != figures.ALL},
+            "adoption_links": await figures.adoption_links(conn),
+            "campaigns": await figures.campaigns(conn),
+        }
+
+
+@router.get("/summary", summary="Across-government figures", description=f"Figures across government.\n\n{_DEFINITIONS}")
+async def summary(request: Request) -> dict[str, Any]:
+    data = await summary_of(request)
+    return {
+        "scope": figures.ALL,
+        "departments": len(data["departments"]),
+        **data["figures"],
+        "adoption_links": data["adoption_links"],
+        "campaigns": data["campaigns"],
+    }
+
+
+@router.get("/departments", summary="Every department's figures",
+            description=f"One entry per department that has sent an event.\n\n{_DEFINITIONS}")
+async def departments(request: Request) -> dict[str, Any]:
+    every = await read_figures(request)
+    return {"departments": [{"department": d, **every[d]} for d in sorted(every) if d != figures.ALL]}
+
+
+@router.get("/departments/{department}", summary="One department's figures",
+            description=f"404 when the department has sent no event.\n\n{_DEFINITIONS}")
+async def department(request: Request, department: Department) -> dict[str, Any]:
+    pool = runtime_of(request).pool
+    async with pool.acquire() as conn:
+        every = await figures.all_figures(conn)
+        if department not in every:
+            raise ApiError(404, "no events seen from this department", [{"field": "department", "rule": "known"}])
+        return {
+            "department": department,
+            **every[department],
+            "adoption_links": await figures.adoption_links(conn, department),
+            "themes": await figures.themes(conn, department),
+            "campaigns": await figures.campaigns(conn, department),
+        }
+
+
+@router.get("/themes", summary="Ideas by theme", description=figures.DEFINITIONS["themes"])
+async def themes(request: Request, department: DepartmentFilter = None) -> dict[str, Any]:
+    async with runtime_of(request).pool.acquire() as conn:
+        return {"themes": await figures.themes(conn, department)}
+
+
+@router.get("/timeseries", summary="Weekly time series", description=figures.DEFINITIONS["timeseries"])
+async def timeseries(request: Request, department: DepartmentFilter = None) -> dict[str, Any]:
+    async with runtime_of(request).pool.acquire() as conn:
+        return {"metrics": list(figures.TIMESERIES_METRICS), "weeks": await figures.timeseries(conn, department)}
+
+
+Search = Annotated[str, Query(max_length=200, description="Words to look for (web search syntax: \"quoted phrases\", -not, or)")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.get("/learnings", summary="Learnings shared, with full-text search",
+            description=figures.DEFINITIONS["learnings"] + " Without `q`, the latest learnings.")
+async def learnings(request: Request, q: Search = "", limit: Limit = 20) -> dict[str, Any]:
+    async with runtime_of(request).pool.acquire() as conn:
+        found = await figures.search_learnings(conn, q.strip(), limit)
+    return {"q": q, "learnings": [{k: v for k, v in r.items() if k != "rank"} for r in found]}
+
+
+@router.get("/ideas/similar", summary="Has another department already tried this?",
+            description="Ideas from any department whose title is similar to `q` (trigram similarity or full-text "
+                        "match), best first: department, title, status and themes only.")
+async def similar(
+    request: Request,
+    q: Annotated[str, Query(min_length=3, max_length=200)],
+    limit: Limit = 10,
+    exclude_department: DepartmentFilter = None,
+) -> dict[str, Any]:
+    async with runtime_of(request).pool.acquire() as conn:
+        return {"q": q, "ideas": await figures.similar_ideas(conn, q.strip(), limit, exclude_department)}
+
+
+def flatten(prefix: str, value: Any, into: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            flatten(f"{prefix}.{key}" if prefix else key, inner, into)
+    elif isinstance(value, (datetime, date)):
+        into[prefix] = value.isoformat()
+    else:
+        into[prefix] = value
+
+
+@router.get("/export.csv", summary="Every figure as CSV", response_class=Response,
+            description="One row per department and one for all of government (`all`); counts only, no pseudonyms."
+                        f"\n\n{_DEFINITIONS}")
+async def export_csv(request: Request) -> Response:
+    every = await read_figures(request)
+    rows = []
+    for scope in [figures.ALL, *sorted(d for d in every if d != figures.ALL)]:
+        row: dict[str, Any] = {"department": scope}
+        flatten("", every[scope], row)
+        rows.append(row)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["department"], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="innovation-figures.csv"'})
+
+
+def _cell(value: Any) -> Any:
+    # A spreadsheet must never read a cell as a formula (CSV injection); department codes and numbers are safe.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
