@@ -1,0 +1,162 @@
+"""The project's one consumer rule (shared.consumer), proved on the experiments service's ideas
+consumer against the real broker and real PostgreSQL:
+
+- bad input is dead-lettered with its reason and never blocks the partition;
+- a database outage is retried, never dead-lettered, and loses or repeats nothing.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.experiments.consumers import IDEAS_CONSUMER, ideas_group
+from shared.consumer import RETRIES
+from shared.events import encode
+from shared.events.topics import topic_name
+from tests.integration.experiments.support import (
+    consumer_lag,
+    dead_letters_from,
+    eventually,
+    fetchval,
+    running_experiments,
+)
+from tests.support.events import backed
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+async def _send_to_partition_zero(kafka_bootstrap: str, records) -> None:
+    """One partition, so "before" means before."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        for topic, key, value, headers in records:
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers, partition=0)
+    finally:
+        await producer.stop()
+
+
+async def test_malformed_and_unknown_events_are_dead_lettered_and_the_hundred_after_them_applied(
+    kafka_bootstrap, new_database, department,
+):
+    dsn = await new_database("experiments")
+    topic = topic_name(department, "ideas")
+    malformed = (topic, b"m", b'{"idea_id": "not closed', [("content-type", b"application/cloudevents+json")])
+    unknown = encode(backed(department, uuid.uuid4()))
+    unknown_headers = [(k, b"uk.gov.innovation.idea.teleported.v1" if k == "ce_type" else v) for k, v in unknown.headers]
+    unknown = (topic, unknown.key, unknown.value, unknown_headers)
+    valid = [encode(backed(department, uuid.uuid4())) for _ in range(100)]
+    async with running_experiments(kafka_bootstrap, dsn, department):
+        await _send_to_partition_zero(kafka_bootstrap, [malformed, unknown, *valid])
+        await eventually(lambda: fetchval(dsn, "SELECT count(*) = 100 FROM experiments"), what="100 experiments")
+        letters = await eventually(lambda: _at_least(dead_letters_from(kafka_bootstrap, topic), 2),
+                                   what="two dead letters")
+        await eventually(lambda: _zero(consumer_lag(kafka_bootstrap, ideas_group(department), topic)),
+                         what="consumer lag zero")
+    assert len(letters) == 2
+    first, second = (dict(letter.headers) for letter in letters)
+    assert letters[0].value == malformed[2] and first["dlq_original_offset"] == b"0"
+    assert first["dlq_error_class"] == b"MalformedEvent" and first["dlq_reason"]
+    assert second["dlq_original_offset"] == b"1" and second["dlq_error_class"] == b"UnknownEventType"
+    assert b"idea.teleported" in second["dlq_reason"]
+    assert second["dlq_original_topic"] == topic.encode() and second["dlq_original_partition"] == b"0"
+    assert await fetchval(dsn, "SELECT count(*) FROM inbox WHERE consumer = $1", IDEAS_CONSUMER) == 100
+
+
+async def _at_least(records_coroutine, count):
+    records = await records_coroutine
+    return records if len(records) >= count else None
+
+
+async def _zero(lag_coroutine):
+    return await lag_coroutine == 0
+
+
+# -- a database outage, on a PostgreSQL server of this test's own ----------------------------------
+
+
+class OwnPostgres:
+    """A second PostgreSQL server on a free port, started and stopped with the project's script.
+    Its data directory is the test's own; the shared server is never touched."""
+
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="experiments-outage-", dir="/var/tmp"))
+        self.home.chmod(0o755)  # the postgres user must enter it, or the script would pick another directory
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.env = {**os.environ, "INNOVATION_RUN_DIR": str(self.home / "run"), "PG_PORT": str(self.port),
+                    "PG_DATA_HOME": str(self.home / "pg")}
+        self.env.pop("POSTGRES_URL", None)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://innovation:innovation@127.0.0.1:{self.port}/experiments_outage"
+
+    def _script(self, command: str) -> None:
+        result = subprocess.run(["bash", str(ROOT / "deploy" / "postgres.sh"), command], env=self.env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        # The script falls back to a shared directory when the postgres user cannot enter ours:
+        # make sure it used ours before anything is stopped.
+        assert (self.home / "pg" / "data" / "PG_VERSION").exists(), "the script did not use this test's directory"
+
+    def start(self) -> None:
+        self._script("start")
+
+    def stop(self) -> None:
+        self._script("stop")
+
+    def remove(self) -> None:
+        try:
+            self._script("stop")
+        finally:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres():
+    server = OwnPostgres()
+    server.start()
+    yield server
+    server.remove()
+
+
+def _retries() -> float:
+    return RETRIES.labels(IDEAS_CONSUMER)._value.get()  # noqa: SLF001 - the counter's current value
+
+
+async def test_a_database_outage_mid_stream_loses_nothing_repeats_nothing_and_dead_letters_nothing(
+    kafka_bootstrap, department, own_postgres,
+):
+    topic = topic_name(department, "ideas")
+    before, during = ([backed(department, uuid.uuid4()) for _ in range(100)] for _ in range(2))
+    dsn = own_postgres.url
+    async with running_experiments(kafka_bootstrap, dsn, department, consumer_max_records=10) as service:
+        await _send_to_partition_zero(kafka_bootstrap, [encode(e) for e in before])
+        await eventually(lambda: fetchval(dsn, "SELECT count(*) >= 10 FROM experiments"), what="the stream flowing")
+        retries = _retries()
+        own_postgres.stop()
+        await _send_to_partition_zero(kafka_bootstrap, [encode(e) for e in during])
+        # More retries than one batch's budget: the rule has given a batch back and is reading it again.
+        await eventually(lambda: _async(_retries() >= retries + 8), what="transient failures retried", timeout=90)
+        own_postgres.start()
+        await eventually(lambda: fetchval(dsn, "SELECT count(*) = 200 FROM experiments"), what="200 experiments",
+                         timeout=90)
+        await eventually(lambda: _zero(consumer_lag(kafka_bootstrap, ideas_group(department), topic)),
+                         what="consumer lag zero")
+        listed = (await service.client.get("/v1/experiments?limit=200", headers=service.headers("viewer"))).json()
+    assert sorted(e["idea_id"] for e in listed["items"]) == sorted(str(e.data.idea_id) for e in before + during)
+    assert await fetchval(dsn, "SELECT count(*) FROM inbox WHERE consumer = $1", IDEAS_CONSUMER) == 200
+    assert await dead_letters_from(kafka_bootstrap, topic) == []
+
+
+async def _async(value):
+    return value
