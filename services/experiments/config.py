@@ -20,4 +20,8 @@ class ExperimentsSettings(DepartmentSettings):
     overdue_check_seconds: float = Field(
         default=60.0, gt=0, validation_alias=AliasChoices("EXPERIMENTS_OVERDUE_CHECK_SECONDS", "overdue_check_seconds")
     )
+    # How soon a new department's outcomes topic is discovered by the pattern subscription.
+    metadata_max_age_ms: int = Field(
+        default=10_000, ge=500, validation_alias=AliasChoices("EXPERIMENTS_METADATA_MAX_AGE_MS", "metadata_max_age_ms")
+    )
     consumer_max_records: int = Field(default=200, ge=1, le=10_000)

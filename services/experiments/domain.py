@@ -49,9 +49,9 @@ class DomainError(Exception):
 class InvalidTransition(DomainError):
     """The command is not allowed in the experiment's current state (HTTP 409)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: str) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.status = reason, status
 
 
 class InvalidInput(DomainError):
@@ -191,7 +191,8 @@ class Experiment:
     def start(self, today: date) -> None:
         self._require(("planning",), "start")
         if not self.planned:
-            raise InvalidTransition("the experiment cannot start before it is planned (hypothesis, measure, dates)")
+            raise InvalidTransition("the experiment cannot start before it is planned (hypothesis, measure, dates)",
+                                    self.status)
         self.status, self.started_on = "running", today
         self.events.append(ExperimentStarted(experiment_id=self.experiment_id, started_on=today))
 
@@ -203,7 +204,7 @@ class Experiment:
         if measurement.measured_on > today:
             raise InvalidInput("measured_on", "not in the future")
         if len(self.measurements) >= MAX_MEASUREMENTS:
-            raise InvalidTransition(f"the experiment already has {MAX_MEASUREMENTS} measurements")
+            raise InvalidTransition(f"the experiment already has {MAX_MEASUREMENTS} measurements", self.status)
         self.measurements.append(measurement)
         self.events.append(MeasurementRecorded(
             experiment_id=self.experiment_id, measured_on=measurement.measured_on, value=float(measurement.value),
@@ -213,7 +214,7 @@ class Experiment:
     def reschedule(self, ends_on: date, reason: str) -> None:
         self._require(OPEN, "reschedule")
         if not self.planned:
-            raise InvalidTransition("the experiment cannot be rescheduled before it is planned")
+            raise InvalidTransition("the experiment cannot be rescheduled before it is planned", self.status)
         if not reason.strip():
             raise InvalidInput("reason", "must have text")
         _check_dates(self.starts_on, ends_on)
@@ -268,7 +269,8 @@ class Experiment:
     def _require(self, allowed: tuple[Status, ...], action: str) -> None:
         if self.status not in allowed:
             states = " or ".join(allowed)
-            raise InvalidTransition(f"cannot {action} an experiment that is {self.status}; it must be {states}")
+            raise InvalidTransition(f"cannot {action} an experiment that is {self.status}; it must be {states}",
+                                    self.status)
 
 
 def _check_dates(starts_on: date, ends_on: date) -> None:

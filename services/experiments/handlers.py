@@ -34,9 +34,9 @@ class SystemClock:
 
 
 class NotFound(Exception):
-    def __init__(self, reason: str, field: str) -> None:
+    def __init__(self, reason: str, field: str, key: uuid.UUID) -> None:
         super().__init__(reason)
-        self.reason, self.field = reason, field
+        self.reason, self.field, self.key = reason, field, key
 
 
 class AlreadyDone(Exception):
@@ -109,7 +109,7 @@ class Experiments:
         async with self.pool.acquire() as conn:
             experiment = await repository.get(conn, experiment_id)
         if experiment is None:
-            raise NotFound(f"no experiment {experiment_id}", "experiment_id")
+            raise NotFound(f"no experiment {experiment_id}", "experiment_id", experiment_id)
         return experiment
 
     async def list(self, *, status: str | None, after: int, limit: int) -> tuple[list[Experiment], int | None]:
@@ -120,7 +120,7 @@ class Experiments:
         async with self.pool.acquire() as conn, conn.transaction():
             experiment = await repository.get(conn, experiment_id, for_update=True)
             if experiment is None:
-                raise NotFound(f"no experiment {experiment_id}", "experiment_id")
+                raise NotFound(f"no experiment {experiment_id}", "experiment_id", experiment_id)
             command(experiment, self.clock.today())
             await self._save(conn, experiment, causation=causation)
         return experiment
@@ -138,7 +138,7 @@ class Experiments:
             if origin is None:
                 raise NotFound(
                     f"no recorded outcome {origin_outcome_id} from department {origin_department} is known here",
-                    "origin_outcome_id",
+                    "origin_outcome_id", origin_outcome_id,
                 )
             if not await repository.insert_adoption(
                 conn, adoption_id=adoption_id, origin_department=origin_department,

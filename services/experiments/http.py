@@ -107,17 +107,22 @@ def _experiments(request: Request) -> Experiments:
     return runtime_of(request).extras["experiments"]
 
 
-def _of_this_department(caller: Caller, request: Request) -> None:
-    if caller.department != runtime_of(request).settings.department:
-        raise ApiError(404, "not found", [{"field": "Authorization", "rule": "a key of this department"}])
+def _not_found(experiment_id: uuid.UUID | None = None) -> ApiError:
+    return ApiError(404, "experiment not found", [{"field": "experiment_id", "rule": "an experiment of this department"}],
+                    **({"experiment_id": str(experiment_id)} if experiment_id else {}))
 
 
-def member(*roles: str):
-    """The caller, who must hold one of `roles` (any role when none) in this department."""
+def member(*roles: str, on_experiment: bool = True):
+    """The caller, who must hold one of `roles` (any role when none) in this department.
+    Another department's key gets 404 on experiments (they do not exist for it), 403 elsewhere."""
     check = require(*roles) if roles else authenticated
 
     async def dependency(request: Request, caller: Caller = Depends(check)) -> Caller:
-        _of_this_department(caller, request)
+        if caller.department != runtime_of(request).settings.department:
+            if on_experiment:
+                raise _not_found()
+            raise ApiError(403, "a key of another department cannot act here",
+                           [{"field": "Authorization", "rule": "a key of this department"}])
         return caller
 
     return dependency
@@ -126,6 +131,7 @@ def member(*roles: str):
 Reader = Depends(member())
 Runner = Depends(member("contributor", "reviewer"))
 Decider = Depends(member("reviewer"))
+Adopter = Depends(member("reviewer", on_experiment=False))
 Person = Depends(acting_person)
 
 
@@ -137,9 +143,13 @@ def _answers() -> Iterator[None]:
     except InvalidInput as error:
         raise ApiError(422, "validation failed", [{"field": error.field, "rule": error.rule}]) from None
     except InvalidTransition as error:
-        raise ApiError(409, error.reason, [{"field": "status", "rule": error.reason}]) from None
+        raise ApiError(409, "not allowed in the experiment's current state", [{"field": "status", "rule": error.reason}],
+                       status=error.status, reason=error.reason) from None
     except NotFound as error:
-        raise ApiError(404, error.reason, [{"field": error.field, "rule": "must exist"}]) from None
+        if error.field == "experiment_id":
+            raise _not_found(error.key) from None
+        raise ApiError(404, error.reason, [{"field": error.field, "rule": "a recorded outcome"}],
+                       reason=error.reason) from None
     except AlreadyDone as error:
         raise ApiError(409, error.reason, [{"field": "origin_outcome_id", "rule": "adopted once"}]) from None
 
@@ -223,7 +233,7 @@ async def abandon(request: Request, experiment_id: uuid.UUID, body: AbandonIn, _
 
 
 @router.post("/adoptions", status_code=201, summary="Adopt another department's recorded outcome")
-async def adopt(request: Request, body: AdoptionIn, _: Caller = Decider, person: str = Person) -> dict[str, Any]:
+async def adopt(request: Request, body: AdoptionIn, _: Caller = Adopter, person: str = Person) -> dict[str, Any]:
     with _answers():
         adoption_id = await _experiments(request).adopt(
             origin_department=body.origin_department, origin_outcome_id=body.origin_outcome_id,

@@ -44,6 +44,7 @@ def build(settings: ExperimentsSettings | None = None, *, clock: Clock | None = 
         relay=True,
         subscribe=wire,
         background=(enforce_time_box,),
+        broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
     )
     return create_app(spec, settings)
 

@@ -73,7 +73,7 @@ async def test_an_unknown_outcome_cannot_be_adopted(kafka_bootstrap, new_databas
     for refused in (unknown, wrong_department):
         assert refused.status_code == 404
         assert "no recorded outcome" in refused.json()["error"]
-        assert refused.json()["detail"] == [{"field": "origin_outcome_id", "rule": "must exist"}]
+        assert refused.json()["detail"] == [{"field": "origin_outcome_id", "rule": "a recorded outcome"}]
     assert own.status_code == 422 and own.json()["detail"][0]["field"] == "origin_department"
     assert contributor.status_code == 403
     assert hostile.status_code == 422 and hostile.json()["detail"][0]["field"] == "origin_department"

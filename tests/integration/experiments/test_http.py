@@ -105,16 +105,18 @@ async def test_invalid_transitions_are_refused_with_409_and_the_reason(kafka_boo
     client, h = service.client, service.headers()
     base = f"/v1/experiments/{experiment_id}"
     unplanned = await client.post(f"{base}/start", headers=h)
-    assert unplanned.status_code == 409 and "before it is planned" in unplanned.json()["error"]
+    assert unplanned.status_code == 409 and "before it is planned" in unplanned.json()["reason"]
     early = await client.post(f"{base}/complete", json=outcome_body(), headers=h)
     assert early.status_code == 409
-    assert early.json()["detail"] == [{"field": "status", "rule": early.json()["error"]}]
-    assert "cannot complete an experiment that is planning" in early.json()["error"]
+    assert early.json()["error"] == "not allowed in the experiment's current state"
+    assert early.json()["status"] == "planning"
+    assert early.json()["detail"] == [{"field": "status", "rule": early.json()["reason"]}]
+    assert "cannot complete an experiment that is planning" in early.json()["reason"]
     abandoned = await client.post(f"{base}/abandon", json={"reason": "priorities changed"},
                                   headers=service.headers("reviewer"))
     assert abandoned.status_code == 200 and abandoned.json()["status"] == "abandoned"
     again = await client.post(f"{base}/abandon", json={"reason": "twice"}, headers=service.headers("reviewer"))
-    assert again.status_code == 409 and "abandoned" in again.json()["error"]
+    assert again.status_code == 409 and "that is abandoned" in again.json()["reason"]
     assert (await client.post(f"{base}/plan", json=plan_body(), headers=h)).status_code == 409
 
 
@@ -170,13 +172,16 @@ async def test_roles_and_departments(kafka_bootstrap, service):
     assert stranger.status_code == 404
     assert (await client.get("/v1/experiments", headers=service.headers("stranger"))).status_code == 404
     assert (await client.post(f"{base}/plan", json=plan_body(), headers=service.headers("stranger"))).status_code == 404
+    adoption = {"origin_department": "hmrc", "origin_outcome_id": str(uuid.uuid4())}
+    assert (await client.post("/v1/adoptions", json=adoption, headers=service.headers("stranger"))).status_code == 403
     assert (await client.post(f"{base}/plan", json=plan_body(), headers=service.headers("viewer"))).status_code == 403
     contributor_abandons = await client.post(f"{base}/abandon", json={"reason": "r"}, headers=service.headers())
     assert contributor_abandons.status_code == 403
     nameless = await client.post(f"{base}/plan", json=plan_body(), headers={"Authorization": service.headers()["Authorization"]})
     assert nameless.status_code == 400 and nameless.json()["detail"][0]["field"] == "X-Person-Ref"
     missing = await client.get(f"/v1/experiments/{uuid.uuid4()}", headers=service.headers())
-    assert missing.status_code == 404 and missing.json()["detail"] == [{"field": "experiment_id", "rule": "must exist"}]
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == [{"field": "experiment_id", "rule": "an experiment of this department"}]
     assert (await client.get(base, headers=service.headers())).json()["status"] == "planning"
 
 
