@@ -12,7 +12,8 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from services.experiments.domain import (
     Experiment,
@@ -43,8 +44,32 @@ Money = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1_000_000_000)]
 Days = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1_000_000)]
 
 
+def _date_text(value: Any) -> Any:
+    if not isinstance(value, str):  # refuse numbers, which lax parsing would read as timestamps
+        raise PydanticCustomError("date_type", "Input should be a date as YYYY-MM-DD text")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_date_text)]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):  # PostgreSQL cannot store them
+            raise PydanticCustomError("no_nul_character", "text must not contain NUL characters")
+        return value
 
 
 class MeasureIn(_Body):
@@ -58,21 +83,21 @@ class MeasureIn(_Body):
 class PlanIn(_Body):
     hypothesis: Text
     measure: MeasureIn
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDay
+    ends_on: IsoDay
     squad_size: Annotated[int, Field(ge=1, le=50)]
     budget_gbp: Money | None = None  # defaults to the backing's
     staff_days: Days | None = None
 
 
 class MeasurementIn(_Body):
-    measured_on: date
+    measured_on: IsoDay
     value: Number
     note: Text | None = None
 
 
 class RescheduleIn(_Body):
-    ends_on: date
+    ends_on: IsoDay
     reason: Text
 
 

@@ -140,6 +140,9 @@ async def test_invalid_transitions_are_refused_with_409_and_the_reason(kafka_boo
     ("complete", outcome_body(result="triumph"), "result", "literal_error"),
     ("measurements", {"measured_on": TODAY.isoformat(), "value": "NaN"}, "value", "finite_number"),
     ("reschedule", {"ends_on": TODAY.isoformat(), "reason": ""}, "reason", "string_too_short"),
+    ("reschedule", {"ends_on": 1741564800, "reason": "a timestamp"}, "ends_on", "date_type"),
+    ("complete", outcome_body(learnings=["fine", "nul \x00 inside"]), "learnings", "no_nul_character"),
+    ("plan", plan_body(hypothesis="nul \x00"), "hypothesis", "no_nul_character"),
 ])
 async def test_bad_input_is_refused_with_422_naming_the_field_and_the_rule(kafka_bootstrap, service, path, body,
                                                                               field, rule):
