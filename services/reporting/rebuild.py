@@ -108,33 +108,49 @@ class Rebuild:
         return await consumer.end_offsets(partitions) if partitions else {}
 
     async def _replay(self, consumer: AIOKafkaConsumer, conn: asyncpg.Connection, ends: dict[TopicPartition, int]) -> None:
-        name = self.settings.consumer_name
-        while any(self.positions[tp] < end for tp, end in ends.items()):
-            batches = await consumer.getmany(timeout_ms=1000, max_records=self.batch)
-            events = []
-            for tp, records in batches.items():
-                for record in records:
-                    try:
-                        events.append(decode(record.value, record.headers, topic=record.topic))
-                    except DecodeError:
-                        self.progress.skipped += 1
-                self.progress.read += len(records)
-                if records:
-                    self.positions[tp] = records[-1].offset + 1
-            if events:
-                async with conn.transaction():
-                    fresh_ids = await first_deliveries(conn, name, [e.id for e in events])
-                    fresh = []
-                    for event in events:
-                        if event.id in fresh_ids:
-                            fresh_ids.discard(event.id)
-                            fresh.append(event)
-                    await save(conn, project(fresh))
-                self.progress.applied += len(fresh)
-            now = time.monotonic()
-            if now - self._last_report >= self.report_every:
-                self._last_report = now
-                self.report(self.progress.line())
+        """Reads and decodes the next batch while the database writes the previous one."""
+        batches: asyncio.Queue = asyncio.Queue(maxsize=2)
+
+        async def read() -> None:
+            while any(self.positions[tp] < end for tp, end in ends.items()):
+                fetched = await consumer.getmany(timeout_ms=1000, max_records=self.batch)
+                events = []
+                for tp, records in fetched.items():
+                    for record in records:
+                        try:
+                            events.append(decode(record.value, record.headers, topic=record.topic))
+                        except DecodeError:
+                            self.progress.skipped += 1
+                    self.progress.read += len(records)
+                    if records:
+                        self.positions[tp] = records[-1].offset + 1
+                if events:
+                    await batches.put(events)
+            await batches.put(None)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (events := await batches.get()) is not None:
+                await self._apply(conn, events)
+            await reader
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def _apply(self, conn: asyncpg.Connection, events: list) -> None:
+        async with conn.transaction():
+            fresh_ids = await first_deliveries(conn, self.settings.consumer_name, [e.id for e in events])
+            fresh = []
+            for event in events:
+                if event.id in fresh_ids:
+                    fresh_ids.discard(event.id)
+                    fresh.append(event)
+            await save(conn, project(fresh))
+        self.progress.applied += len(fresh)
+        now = time.monotonic()
+        if now - self._last_report >= self.report_every:
+            self._last_report = now
+            self.report(self.progress.line())
 
     async def _swap(self, conn: asyncpg.Connection) -> None:
         names = [r["relname"] for r in await conn.fetch(

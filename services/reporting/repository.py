@@ -60,7 +60,7 @@ ON CONFLICT (event_id) DO NOTHING
 _PARTICIPANTS = """
 INSERT INTO participants AS t (department, pseudonym, first_seen_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-ON CONFLICT (department, pseudonym) DO UPDATE SET first_seen_at = least(t.first_seen_at, excluded.first_seen_at)
+ON CONFLICT (department, pseudonym) DO NOTHING
 """
 
 _CONVERSATIONS = """

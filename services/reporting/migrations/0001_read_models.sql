@@ -67,7 +67,7 @@ CREATE TABLE reviews (
 CREATE TABLE participants (
     department    text NOT NULL,
     pseudonym     text NOT NULL,
-    first_seen_at timestamptz NOT NULL,
+    first_seen_at timestamptz NOT NULL,  -- of the first event applied that named them (no figure uses it)
     PRIMARY KEY (department, pseudonym)
 );
 

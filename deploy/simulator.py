@@ -1,0 +1,88 @@
+"""Departmental-system simulator: publishes a realistic flow of CloudEvents for several departments straight
+onto Kafka (binary mode, keyed by aggregate id), as departmental systems would.
+
+    python deploy/simulator.py [--departments dwp,hmrc,mhclg] [--rate 20] [--history 3000] [--count N]
+
+--history first publishes that many events spread over the last twelve weeks (so the weekly series has a
+shape), as fast as the broker takes them; then events follow at --rate per second, timed now, until
+--count events in all (or for ever). Run it from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.reporting.simulation import DEPARTMENTS, Flow  # noqa: E402
+from shared.events import encode  # noqa: E402
+from shared.events.topics import validate_department  # noqa: E402
+from shared.outbox import new_producer  # noqa: E402
+
+
+class HistoryClock:
+    """Times spread evenly from `weeks` ago to now over `events` events, then the real time."""
+
+    def __init__(self, events: int, weeks: int = 12) -> None:
+        self.now = datetime.now(timezone.utc)
+        self.start = self.now - timedelta(weeks=weeks)
+        self.step = (self.now - self.start) / max(events, 1)
+        self.left = events
+
+    def __call__(self) -> datetime:
+        if self.left <= 0:
+            return datetime.now(timezone.utc)
+        self.left -= 1
+        self.start += self.step
+        return self.start
+
+
+async def run(departments: tuple[str, ...], rate: float, history: int, count: int | None, bootstrap: str, seed: int | None) -> None:
+    flow = Flow(departments=departments, seed=seed, clock=HistoryClock(history))
+    producer = new_producer(bootstrap)
+    await producer.start()
+    sent, started, last_report = 0, time.monotonic(), 0.0
+    try:
+        for event in flow:
+            if count is not None and sent >= count:
+                break
+            record = encode(event)
+            await producer.send(record.topic, record.value, key=record.key, headers=record.headers)
+            sent += 1
+            if sent > history:
+                await producer.flush()
+                await asyncio.sleep(1 / rate)
+            now = time.monotonic()
+            if now - last_report >= 5 or sent == history:
+                last_report = now
+                print(f"simulator: {sent:,} events published ({sent / (now - started):,.0f}/s) for {', '.join(departments)}",
+                      file=sys.stderr, flush=True)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    print(f"simulator: done, {sent:,} events", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--departments", default=",".join(DEPARTMENTS[:3]))
+    parser.add_argument("--rate", type=float, default=20.0, help="events per second after the history")
+    parser.add_argument("--history", type=int, default=3000, help="events published at once, spread over 12 weeks")
+    parser.add_argument("--count", type=int, default=None, help="stop after this many events in all")
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args()
+    departments = tuple(validate_department(d.strip()) for d in args.departments.split(",") if d.strip())
+    try:
+        asyncio.run(run(departments, args.rate, args.history, args.count, args.bootstrap, args.seed))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
