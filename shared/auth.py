@@ -101,7 +101,7 @@ def require(*roles: Role):
     return dependency
 
 
-def acting_person(request: Request) -> str:
+async def acting_person(request: Request) -> str:
     """The pseudonym of the person named by `X-Person-Ref`; the raw reference goes no further."""
     ref = request.headers.get("x-person-ref", "")
     if not _PERSON_REF.match(ref):

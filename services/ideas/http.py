@@ -64,12 +64,12 @@ def member(*roles: str, on_idea: bool = True):
     return dependency
 
 
-def handlers(request: Request) -> IdeasHandlers:
+async def handlers(request: Request) -> IdeasHandlers:
     runtime = runtime_of(request)
     return IdeasHandlers(runtime.pool, runtime.settings.department)
 
 
-def acting(request: Request, person: str = Depends(acting_person)) -> Acting:
+async def acting(request: Request, person: str = Depends(acting_person)) -> Acting:
     correlation_id = request.state.correlation_id
     return Acting(person=person, correlation_id=correlation_id, causation_id=correlation_id)
 

@@ -14,6 +14,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=(router,),
     relay=True,
+    pool_size=20,
 )
 
 
