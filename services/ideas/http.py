@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from pydantic import BaseModel
 
 from services.ideas import repository
 from services.ideas.domain import Backing, Conversation, Idea, NotAllowed, Refused, Status, new_id
@@ -89,6 +90,11 @@ _RESPONSES = {
 }
 
 
+def as_json(model: BaseModel, status: int = 200, **headers: str) -> Response:
+    """The model's JSON, serialised once (FastAPI would validate it again against response_model)."""
+    return Response(model.__pydantic_serializer__.to_json(model), status, headers, media_type="application/json")
+
+
 def idea_out(row, scores=None) -> IdeaOut:
     values = dict(row)
     for name in ("backing", "closure"):
@@ -97,9 +103,10 @@ def idea_out(row, scores=None) -> IdeaOut:
     return IdeaOut.model_validate(values)
 
 
-async def _change(handlers: IdeasHandlers, acting: Acting, idea_id: UUID, command: Callable[[Idea], None]) -> IdeaOut:
+async def _change(handlers: IdeasHandlers, acting: Acting, idea_id: UUID, command: Callable[[Idea], None],
+                  status: int = 200) -> Response:
     try:
-        return idea_out(await handlers.change(acting, idea_id, command))
+        return as_json(idea_out(await handlers.change(acting, idea_id, command)), status)
     except UnknownIdea:
         raise _not_found(idea_id) from None
     except Refused as refused:
@@ -111,12 +118,11 @@ async def _change(handlers: IdeasHandlers, acting: Acting, idea_id: UUID, comman
 
 
 @router.post("/ideas", status_code=201, response_model=IdeaOut, responses=_RESPONSES, summary="Submit an idea")
-async def submit_idea(body: SubmitIdea, response: Response, caller: Annotated[Caller, Depends(member("contributor", on_idea=False))],
-                      acting: Person, handlers: Handlers) -> IdeaOut:
+async def submit_idea(body: SubmitIdea, caller: Annotated[Caller, Depends(member("contributor", on_idea=False))],
+                      acting: Person, handlers: Handlers) -> Response:
     submission = IdeaSubmitted(idea_id=new_id(), submitted_by=acting.person, **body.model_dump())
     row = await handlers.submit(acting, submission)
-    response.headers["Location"] = f"/v1/ideas/{row['idea_id']}"
-    return idea_out(row)
+    return as_json(idea_out(row), 201, Location=f"/v1/ideas/{row['idea_id']}")
 
 
 @router.get("/ideas", response_model=IdeaPage, responses=_RESPONSES, summary="List ideas, newest first")
@@ -150,48 +156,49 @@ async def get_idea(idea_id: UUID, request: Request, caller: Reader) -> IdeaOut:
 @router.post("/ideas/{idea_id}/endorsements", status_code=201, response_model=IdeaOut, responses=_RESPONSES,
              summary="Endorse an idea (once per person)")
 async def endorse(idea_id: UUID, caller: Contributor, acting: Person, handlers: Handlers,
-                  body: Annotated[Endorse | None, Body()] = None) -> IdeaOut:
-    return await _change(handlers, acting, idea_id, lambda idea: idea.endorse(acting.person))
+                  body: Annotated[Endorse | None, Body()] = None) -> Response:
+    return await _change(handlers, acting, idea_id, lambda idea: idea.endorse(acting.person), 201)
 
 
 @router.post("/ideas/{idea_id}/reviews", status_code=201, response_model=IdeaOut, responses=_RESPONSES,
              summary="Review an idea with scores")
-async def review(idea_id: UUID, body: Review, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+async def review(idea_id: UUID, body: Review, caller: Reviewer, acting: Person, handlers: Handlers) -> Response:
     scores = Scores(**body.scores.model_dump())
-    return await _change(handlers, acting, idea_id, lambda idea: idea.review(acting.person, scores, body.comment))
+    return await _change(handlers, acting, idea_id, lambda idea: idea.review(acting.person, scores, body.comment),
+                         201)
 
 
 @router.post("/ideas/{idea_id}/shortlist", response_model=IdeaOut, responses=_RESPONSES, summary="Shortlist an idea")
 async def shortlist(idea_id: UUID, caller: Reviewer, acting: Person, handlers: Handlers,
-                    body: Annotated[Shortlist | None, Body()] = None) -> IdeaOut:
+                    body: Annotated[Shortlist | None, Body()] = None) -> Response:
     note = body.note if body else None
     return await _change(handlers, acting, idea_id, lambda idea: idea.shortlist(acting.person, note))
 
 
 @router.post("/ideas/{idea_id}/back", response_model=IdeaOut, responses=_RESPONSES,
              summary="Back a shortlisted idea with a budget, staff days and a time box")
-async def back(idea_id: UUID, body: Back, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+async def back(idea_id: UUID, body: Back, caller: Reviewer, acting: Person, handlers: Handlers) -> Response:
     backing = Backing(sponsor=acting.person, **body.model_dump())
     return await _change(handlers, acting, idea_id, lambda idea: idea.back(backing))
 
 
 @router.post("/ideas/{idea_id}/decline", response_model=IdeaOut, responses=_RESPONSES,
              summary="Decline an idea with a reason")
-async def decline(idea_id: UUID, body: Decline, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+async def decline(idea_id: UUID, body: Decline, caller: Reviewer, acting: Person, handlers: Handlers) -> Response:
     return await _change(handlers, acting, idea_id, lambda idea: idea.decline(acting.person, body.reason, body.note))
 
 
 @router.post("/ideas/{idea_id}/withdraw", response_model=IdeaOut, responses=_RESPONSES,
              summary="Withdraw an idea (its submitter, or an admin)")
 async def withdraw(idea_id: UUID, caller: Contributor, acting: Person, handlers: Handlers,
-                   body: Annotated[Withdraw | None, Body()] = None) -> IdeaOut:
+                   body: Annotated[Withdraw | None, Body()] = None) -> Response:
     on_behalf = caller.role == "admin"
     return await _change(handlers, acting, idea_id, lambda idea: idea.withdraw(acting.person, on_behalf=on_behalf))
 
 
 @router.post("/ideas/{idea_id}/merge", response_model=IdeaOut, responses=_RESPONSES,
              summary="Merge an idea into another, possibly another department's")
-async def merge(idea_id: UUID, body: Merge, caller: Reviewer, acting: Person, handlers: Handlers) -> IdeaOut:
+async def merge(idea_id: UUID, body: Merge, caller: Reviewer, acting: Person, handlers: Handlers) -> Response:
     department = handlers.department
     return await _change(handlers, acting, idea_id, lambda idea: idea.merge(
         acting.person, body.into_department, body.into_idea_id, department=department))
