@@ -19,7 +19,9 @@ start_process() {
   local pid; pid=$(read_pid "$name")
   if pid_alive "$pid"; then return 0; fi
   [ "$port" = - ] || require_free_port "$port" "$name"
-  (cd "$ROOT" && setsid nohup "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null & echo $! >"$PID_DIR/$name.pid")
+  cd "$ROOT"
+  setsid nohup "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$PID_DIR/$name.pid"
 }
 
 wait_ready() {
