@@ -67,10 +67,13 @@ def run_wrk(url: str, *, method: str, body: str | None, key: str, connections: i
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT.format(method=method, body=lua_string(body) if body else "nil", key=key))
     try:
-        out = subprocess.run(
+        result = subprocess.run(
             ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
-            capture_output=True, text=True, check=True,
-        ).stdout
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"wrk failed: {result.stdout}{result.stderr}")
+        out = result.stdout
     finally:
         os.unlink(script.name)
 
@@ -103,19 +106,26 @@ async def fixed_rate(base: str, key: str, rate: float, seconds: float) -> dict:
     latencies: list[float] = []
     failures = 0
     loop = asyncio.get_running_loop()
+    connections = asyncio.Semaphore(256)
 
     async def one(due: float) -> None:
         nonlocal failures
         await asyncio.sleep(max(0.0, due - loop.time()))
-        reader, writer = idle.pop() if idle else await asyncio.open_connection(host, int(port))
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
-        await reader.readexactly(length)
-        latencies.append((loop.time() - due) * 1000)
-        if not head.startswith(b"HTTP/1.1 201"):
-            failures += 1
-        idle.append((reader, writer))
+        async with connections:  # at most 256 open; a request waiting for one still counts from `due`
+            reader, writer = idle.pop() if idle else await asyncio.open_connection(host, int(port))
+            try:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
+                await reader.readexactly(length)
+            except (OSError, asyncio.IncompleteReadError):
+                failures += 1
+                writer.close()
+                return
+            latencies.append((loop.time() - due) * 1000)
+            if not head.startswith(b"HTTP/1.1 201"):
+                failures += 1
+            idle.append((reader, writer))
 
     start = loop.time() + 0.2
     await asyncio.gather(*(one(start + i / rate) for i in range(int(rate * seconds))))
