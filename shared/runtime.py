@@ -71,9 +71,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         for m in applied:
             log.info("migration applied", component=m.component, version=m.version, name=m.name)
         pool = await create_pool(dsn, max_size=spec.pool_size)
-        producer = new_producer(settings.kafka_bootstrap_servers)
+        producer = new_producer(settings.kafka_bootstrap_servers, **settings.kafka_client_options())
         broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None, graceful_timeout=settings.shutdown_grace_seconds,
-                             **spec.broker_options)
+                             security=settings.kafka_security(), **spec.broker_options)
         runtime = Runtime(settings=settings, pool=pool, producer=producer, broker=broker)
         tasks: list[asyncio.Task] = []
         try:

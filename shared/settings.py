@@ -1,12 +1,19 @@
 """Settings every service reads from its environment; a service adds its own in its config.py.
 
+Kafka security is off by default (PLAINTEXT, the local mode). A deployment with SASL sets
+`KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT` (or `SASL_SSL`), `KAFKA_SASL_MECHANISM` (default
+SCRAM-SHA-512), `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD`; every Kafka client a service
+creates takes them from `kafka_client_options()` (aiokafka) or `kafka_security()` (FastStream).
+
 Each service has its own database: `<SERVICE>_DATABASE_URL` (e.g. `IDEAS_DATABASE_URL`),
 else `DATABASE_URL`, else `<service>_<department>` on the local PostgreSQL server.
 """
 
-from typing import ClassVar
+import ssl
+from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.topics import validate_department
@@ -23,6 +30,10 @@ class ServiceSettings(BaseSettings):
     service: ClassVar[str]
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
     database_url: str | None = None
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
@@ -38,6 +49,36 @@ class ServiceSettings(BaseSettings):
         if self.database_url is None:
             self.database_url = f"{LOCAL_POSTGRES}/{self.local_database()}"
         return self
+
+    @model_validator(mode="after")
+    def _sasl_credentials(self):
+        if self.kafka_security_protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Security arguments for an aiokafka client (producer, consumer, admin); empty for PLAINTEXT."""
+        if self.kafka_security_protocol == "PLAINTEXT":
+            return {}
+        options: dict[str, Any] = dict(
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_plain_username=self.kafka_sasl_username,
+            sasl_plain_password=self.kafka_sasl_password.get_secret_value(),
+        )
+        if self.kafka_security_protocol == "SASL_SSL":
+            options["ssl_context"] = ssl.create_default_context()
+        return options
+
+    def kafka_security(self) -> BaseSecurity | None:
+        """The same settings for FastStream's KafkaBroker(security=...)."""
+        if self.kafka_security_protocol == "PLAINTEXT":
+            return None
+        kind = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}[self.kafka_sasl_mechanism]
+        tls = ssl.create_default_context() if self.kafka_security_protocol == "SASL_SSL" else None
+        return kind(self.kafka_sasl_username, self.kafka_sasl_password.get_secret_value(), ssl_context=tls)
 
 
 class DepartmentSettings(ServiceSettings):
