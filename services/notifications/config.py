@@ -1,8 +1,14 @@
 """Settings of the notifications service."""
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from shared.settings import DepartmentSettings, database_url_field
+
+OUTCOMES_PATTERN = r"^innovation\.[a-z][a-z0-9-]{1,30}\.outcomes\.v1$"
+
+
+def _setting(default, name: str, **rules):
+    return Field(default=default, validation_alias=AliasChoices(f"NOTIFICATIONS_{name.upper()}", name), **rules)
 
 
 class NotificationsSettings(DepartmentSettings):
@@ -10,3 +16,22 @@ class NotificationsSettings(DepartmentSettings):
 
     database_url: str | None = database_url_field("notifications")
     http_port: int = Field(default=8003, ge=1, le=65535)
+
+    # Where emails go, and whom they come from.
+    smtp_host: str = _setting("127.0.0.1", "smtp_host")
+    smtp_port: int = _setting(1025, "smtp_port", ge=1, le=65535)
+    smtp_sender: str = _setting("innovation-network@localhost", "smtp_sender")
+    # How long one send (an SMTP conversation or a webhook POST) may take.
+    send_timeout_seconds: float = _setting(10.0, "send_timeout_seconds", gt=0, le=120)
+    # The retry budget: attempts in all, and the backoff between them (doubling, capped).
+    max_attempts: int = _setting(6, "max_attempts", ge=1, le=50)
+    retry_first_delay_seconds: float = _setting(5.0, "retry_first_delay_seconds", gt=0)
+    retry_max_delay_seconds: float = _setting(600.0, "retry_max_delay_seconds", gt=0)
+    # The worker sleeps at most this long when NOTIFY does not wake it (and when LISTEN is unavailable).
+    poll_seconds: float = _setting(2.0, "poll_seconds", gt=0, le=60)
+    worker_batch: int = _setting(20, "worker_batch", ge=1, le=500)
+
+    # Every department's outcomes topics: adoptions of this department's outcomes arrive there.
+    outcomes_pattern: str = _setting(OUTCOMES_PATTERN, "outcomes_pattern")
+    metadata_max_age_ms: int = _setting(10_000, "metadata_max_age_ms", ge=500)
+    consumer_max_records: int = Field(default=200, ge=1, le=10_000)

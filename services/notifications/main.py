@@ -4,19 +4,35 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.notifications import consumers
 from services.notifications.config import NotificationsSettings
-from shared.runtime import ServiceSpec, create_app, serve
-
-SPEC = ServiceSpec(
-    name="notifications",
-    title="Innovation network: notifications",
-    migrations=Path(__file__).parent / "migrations",
-    relay=False,
-)
+from services.notifications.handlers import Notifications
+from services.notifications.http import router
+from services.notifications.worker import deliver
+from shared.runtime import Runtime, ServiceSpec, create_app, serve
 
 
 def build(settings: NotificationsSettings | None = None) -> FastAPI:
-    return create_app(SPEC, settings or NotificationsSettings())
+    settings = settings or NotificationsSettings()
+
+    async def wire(runtime: Runtime) -> None:
+        notifications = Notifications(pool=runtime.pool, department=settings.department,
+                                      pseudonym_secret=settings.pseudonym_secret)
+        runtime.extras["notifications"] = notifications
+        consumers.attach(runtime, notifications)
+
+    spec = ServiceSpec(
+        name="notifications",
+        title="Innovation network: notifications",
+        migrations=Path(__file__).parent / "migrations",
+        routers=(router,),
+        relay=False,  # publishes nothing
+        subscribe=wire,
+        background=(deliver,),
+        max_body_bytes=16 * 1024,
+        broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
+    )
+    return create_app(spec, settings)
 
 
 def main() -> None:
