@@ -26,7 +26,7 @@ from shared.events import Event, encode
 from shared.logging import get_logger
 
 LANES = 16
-CHANNEL = "outbox"
+CHANNEL = "outbox"  # notified by the trigger of shared/migrations/0004_outbox_notify.sql
 _LOCK_CLASS = 7_302_016  # advisory lock namespace of the relay lanes
 
 log = get_logger(__name__)
@@ -44,7 +44,8 @@ def lane_of(key: bytes) -> int:
 
 
 async def enqueue(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
-    """Adds events to the outbox inside the caller's transaction; the relay wakes at commit."""
+    """Adds events to the outbox inside the caller's transaction; the relay wakes at commit
+    (a trigger notifies the `outbox` channel)."""
     rows = []
     for event in events:
         record = encode(event)
@@ -59,7 +60,6 @@ async def enqueue(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
            VALUES ($1, $2, $3, $4, $5, $6, $7)""",
         rows,
     )
-    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
 
 
 def new_producer(bootstrap_servers: str, **overrides) -> AIOKafkaProducer:
