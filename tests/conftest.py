@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from tests.support import infra
+from tests.support.kafka import delete_topics
 
 RUN_ID = uuid.uuid4().hex[:6]
 
@@ -29,9 +30,12 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
-def department() -> str:
-    """A department code no other test or run uses, so its topics are fresh."""
-    return f"t{RUN_ID}{uuid.uuid4().hex[:6]}"
+async def department(kafka_bootstrap: str) -> AsyncIterator[str]:
+    """A department code no other test or run uses, so its topics are fresh; they are deleted
+    afterwards, so the broker (and a dashboard reading it) does not fill up with test departments."""
+    code = f"t{RUN_ID}{uuid.uuid4().hex[:6]}"
+    yield code
+    await delete_topics(kafka_bootstrap, prefix=f"innovation.{code}.")
 
 
 @pytest.fixture
