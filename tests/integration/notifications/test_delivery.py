@@ -4,7 +4,6 @@ failing receiver ends `failed` after the retry budget; poison events are dead-le
 import uuid
 
 import orjson
-import pytest
 
 from services.notifications.consumers import adoptions_group
 from services.notifications.domain import signature_valid
