@@ -22,6 +22,7 @@ start_process() {
   cd "$ROOT"
   setsid nohup "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$PID_DIR/$name.pid"
+  launched+=("$name")
 }
 
 wait_ready() {
@@ -40,6 +41,15 @@ wait_ready() {
 
 declare -A PORTS=([ideas]=1 [experiments]=2 [notifications]=3)
 started=()
+launched=()  # what this run started: stopped again if the start-up fails part-way
+undo_on_failure() {
+  local code=$?
+  [ "$code" = 0 ] && return
+  for name in "${launched[@]}"; do stop_pid "$name" 10; done
+  exit "$code"
+}
+trap undo_on_failure EXIT
+start_process smtp-sink 1025 "$PYTHON" deploy/smtp_sink.py
 start_process reporting 8000 env HTTP_PORT=8000 "$PYTHON" -m services.reporting
 started+=("reporting:8000")
 offset=0
@@ -54,8 +64,10 @@ for dept in $DEPARTMENTS; do
 done
 for entry in "${started[@]}"; do wait_ready "${entry%%:*}" "${entry##*:}"; done
 
-if [ -f "$ROOT/deploy/simulator.py" ] && [ "${INNOVATION_SIMULATOR:-on}" = on ]; then
-  start_process simulator - "$PYTHON" deploy/simulator.py --departments ${INNOVATION_SIMULATED_DEPARTMENTS:-"home-office defra natural-england"} --rate ${INNOVATION_SIMULATOR_RATE:-5}
+# Departmental systems of three more departments emit events straight onto Kafka.
+SIMULATED=${INNOVATION_SIMULATED_DEPARTMENTS:-home-office,defra,natural-england}
+if [ "${INNOVATION_SIMULATOR:-on}" = on ]; then
+  start_process simulator - "$PYTHON" deploy/simulator.py --departments "$SIMULATED" --rate "${INNOVATION_SIMULATOR_RATE:-5}"
 fi
 
 cat <<MSG
@@ -67,6 +79,7 @@ The innovation network is running.
   API docs                        http://127.0.0.1:8001/docs (each service: /docs, /openapi.json)
   demo API keys                   $RUN_DIR/demo-keys.json
   logs                            $LOG_DIR/
+  emails (SMTP sink)              http://127.0.0.1:8025/  (SMTP on :1025)
   Kafka 127.0.0.1:9092, PostgreSQL 127.0.0.1:5432 (innovation/innovation)
 Try:  curl -H "Authorization: Bearer \$(jq -r .dwp.contributor $RUN_DIR/demo-keys.json)" -H 'X-Person-Ref: me' \\
         -H 'Content-Type: application/json' -d '{"title":"Fewer forms","problem":"...","proposal":"..."}' http://127.0.0.1:8001/v1/ideas
