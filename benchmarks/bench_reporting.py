@@ -92,7 +92,7 @@ async def project(departments: list[str], count: int, dsn: str) -> dict:
 
     settings = ReportingSettings(database_url=dsn, kafka_bootstrap_servers=BOOTSTRAP, topic_pattern=pattern(departments),
                                  group_id=f"bench-reporting-{uuid.uuid4().hex[:8]}", batch_max_records=5000,
-                                 metadata_max_age_ms=1000, log_level="WARNING")
+                                 log_level="WARNING")
     app = build(settings)
     conn = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/postgres")
     await conn.close()
@@ -149,8 +149,9 @@ async def drop_database(dsn: str) -> None:
 
 def phase(*args: str) -> dict:
     """Runs one phase in a fresh interpreter and returns what it printed (JSON) with its peak RSS."""
-    out = subprocess.run([sys.executable, __file__, "--phase", *args], check=True, capture_output=True, text=True, cwd=ROOT)
-    sys.stderr.write(out.stderr)
+    out = subprocess.run([sys.executable, __file__, "--phase", *args], capture_output=True, text=True, cwd=ROOT)
+    sys.stderr.write(out.stderr[-5000:])
+    out.check_returncode()
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -19,6 +19,8 @@ class ReportingSettings(ServiceSettings):
     batch_max_records: int = Field(default=2000, ge=1, le=100_000,
                                    validation_alias=AliasChoices("REPORTING_BATCH_MAX_RECORDS", "batch_max_records"))
     # How soon a new department's topics are discovered (aiokafka's metadata refresh).
-    metadata_max_age_ms: int = Field(default=3000, ge=500,
+    metadata_max_age_ms: int = Field(default=5000, ge=500,
                                      validation_alias=AliasChoices("REPORTING_METADATA_MAX_AGE_MS", "metadata_max_age_ms"))
+    # Aggregates are public by default; an operator can require a bearer key (any department, any role).
+    require_viewer_key: bool = Field(default=False, validation_alias=AliasChoices("REPORTING_REQUIRE_VIEWER_KEY", "require_viewer_key"))
     dashboard_refresh_seconds: int = Field(default=10, ge=2, le=3600)

@@ -10,13 +10,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import figures
-from services.reporting.http import summary_of
+from services.reporting.http import reader, summary_of
 from shared.runtime import runtime_of
 
 HERE = Path(__file__).parent
@@ -52,7 +52,7 @@ def _week(value: date) -> str:
 
 templates.filters.update(number=_number, money=_money, when=_when, week=_week)
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(reader)])
 
 CHART_WEEKS = 12
 

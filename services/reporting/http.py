@@ -7,15 +7,22 @@ import io
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import figures
 from shared.events.topics import DEPARTMENT_PATTERN
+from shared.auth import authenticated
 from shared.http import ApiError
 from shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["reporting"])
+async def reader(request: Request) -> None:
+    """Public unless the operator set REPORTING_REQUIRE_VIEWER_KEY: then any valid key (any role) may read."""
+    if runtime_of(request).settings.require_viewer_key:
+        await authenticated(request)
+
+
+router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(reader)])
 
 _DEFINITIONS = "\n".join(f"- `{name}`: {text}" for name, text in figures.DEFINITIONS.items())
 Department = Annotated[str, Path(pattern=DEPARTMENT_PATTERN, description="A department code, e.g. dwp")]

@@ -197,3 +197,21 @@ async def test_no_personal_data_in_read_models_or_export(kafka_bootstrap, new_da
             assert all(len(v) == 18 for v in people), (table, column)  # only pseudonyms name people
     finally:
         await conn.close()
+
+
+async def test_an_operator_can_require_keys(kafka_bootstrap, new_database, department):
+    from shared.auth import new_key, register_key
+
+    dsn = await new_database("reporting")
+    async with running(settings_for(dsn, kafka_bootstrap, [department], require_viewer_key=True)) as service:
+        assert (await service.client.get("/v1/summary")).status_code == 401
+        assert (await service.client.get("/")).status_code == 401
+        key = new_key()
+        conn = await asyncpg.connect(dsn)
+        try:
+            await register_key(conn, key, department=department, role="viewer")
+        finally:
+            await conn.close()
+        authorised = {"Authorization": f"Bearer {key}"}
+        assert (await service.client.get("/v1/summary", headers=authorised)).status_code == 200
+        assert (await service.client.get("/", headers=authorised)).status_code == 200
