@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -96,6 +97,23 @@ def require(*roles: Role):
         if caller.role not in allowed:
             raise ApiError(403, f"the {caller.role} role may not do this",
                            [{"field": "Authorization", "rule": f"role one of {', '.join(sorted(allowed))}"}])
+        return caller
+
+    return dependency
+
+
+def department_member(*roles: Role, hidden_as: Callable[[], ApiError] | None = None):
+    """A dependency allowing a key of this service's department holding one of `roles` (any role
+    when none; admin always). Another department's key gets `hidden_as()` where given (a 404:
+    the records do not exist for it), else 403: it can change nothing here."""
+    check = require(*roles) if roles else authenticated
+
+    async def dependency(request: Request, caller: Caller = Depends(check)) -> Caller:
+        if caller.department != request.app.state.runtime.settings.department:
+            if hidden_as:
+                raise hidden_as()
+            raise ApiError(403, "a key of another department cannot act here",
+                           [{"field": "Authorization", "rule": "a key of this department"}])
         return caller
 
     return dependency

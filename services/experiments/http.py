@@ -24,7 +24,7 @@ from services.experiments.domain import (
     Outcome,
 )
 from services.experiments.handlers import AlreadyDone, Experiments, NotFound
-from shared.auth import Caller, acting_person, authenticated, require
+from shared.auth import Caller, acting_person, department_member
 from shared.events.fields import DepartmentCode
 from shared.http import ApiError
 from shared.runtime import runtime_of
@@ -138,19 +138,7 @@ def _not_found(experiment_id: uuid.UUID | None = None) -> ApiError:
 
 
 def member(*roles: str, on_experiment: bool = True):
-    """The caller, who must hold one of `roles` (any role when none) in this department.
-    Another department's key gets 404 on experiments (they do not exist for it), 403 elsewhere."""
-    check = require(*roles) if roles else authenticated
-
-    async def dependency(request: Request, caller: Caller = Depends(check)) -> Caller:
-        if caller.department != runtime_of(request).settings.department:
-            if on_experiment:
-                raise _not_found()
-            raise ApiError(403, "a key of another department cannot act here",
-                           [{"field": "Authorization", "rule": "a key of this department"}])
-        return caller
-
-    return dependency
+    return department_member(*roles, hidden_as=_not_found if on_experiment else None)
 
 
 Reader = Depends(member())

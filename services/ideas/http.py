@@ -34,7 +34,7 @@ from services.ideas.schemas import (
     SubmitIdea,
     Withdraw,
 )
-from shared.auth import Caller, acting_person, require
+from shared.auth import Caller, acting_person, department_member
 from shared.events import IdeaSubmitted, Scores
 from shared.events.fields import SLUG_PATTERN
 from shared.http import ApiError
@@ -51,18 +51,7 @@ def _not_found(idea_id: UUID | None = None) -> ApiError:
 
 
 def member(*roles: str, on_idea: bool = True):
-    """The caller, when their key has one of `roles` (or admin) and belongs to this department.
-    Another department's key gets 404 on ideas (they do not exist for it) and 403 elsewhere."""
-
-    async def dependency(request: Request, caller: Caller = Depends(require(*roles))) -> Caller:
-        if caller.department != runtime_of(request).settings.department:
-            if on_idea:
-                raise _not_found()
-            raise ApiError(403, "a key of another department cannot act here",
-                           [{"field": "Authorization", "rule": "a key of this department"}])
-        return caller
-
-    return dependency
+    return department_member(*roles, hidden_as=_not_found if on_idea else None)
 
 
 async def handlers(request: Request) -> IdeasHandlers:

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from services.notifications import domain
 from services.notifications.handlers import Notifications
-from shared.auth import Caller, authenticated, require
+from shared.auth import Caller, department_member
 from shared.http import ApiError
 from shared.runtime import runtime_of
 
@@ -119,19 +119,7 @@ def _no_subscription() -> ApiError:
 
 
 def member(*roles: str, on_subscription: bool = False):
-    """The caller, holding one of `roles` (any role when none; admin always) in this department.
-    Another department's key gets 404 on subscriptions (they do not exist for it), 403 elsewhere."""
-    check = require(*roles) if roles else authenticated
-
-    async def dependency(request: Request, caller: Caller = Depends(check)) -> Caller:
-        if caller.department != runtime_of(request).settings.department:
-            if on_subscription:
-                raise _no_subscription()
-            raise ApiError(403, "a key of another department cannot act here",
-                           [{"field": "Authorization", "rule": "a key of this department"}])
-        return caller
-
-    return dependency
+    return department_member(*roles, hidden_as=_no_subscription if on_subscription else None)
 
 
 PersonRef = Annotated[str, Path(pattern=PERSON_REF_PATTERN, description="the department's own reference for the person")]
