@@ -1,0 +1,20 @@
+# One image for every service; compose picks the service with `command: python -m services.<name>`.
+FROM node:22-slim AS frontend
+WORKDIR /frontend
+COPY services/reporting/frontend/package.json services/reporting/frontend/package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HTTP_HOST=0.0.0.0
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+# The dashboard's GOV.UK Frontend assets (only the dist the page serves).
+COPY --from=frontend /frontend/node_modules/govuk-frontend/dist/govuk ./services/reporting/frontend/node_modules/govuk-frontend/dist/govuk
+RUN pip install . \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin innovation
+USER 10001
+EXPOSE 8000
+CMD ["python", "-m", "services.reporting"]

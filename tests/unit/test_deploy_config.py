@@ -1,0 +1,196 @@
+"""The container deployment, checked without a container engine: the compose file, the Kafka
+init script (run with recording stand-ins for Kafka's tools) and the settings it feeds."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import AliasChoices
+
+from services.experiments.config import ExperimentsSettings
+from services.ideas.config import IdeasSettings
+from services.notifications.config import NotificationsSettings
+from services.reporting.config import ReportingSettings
+from shared.events.topics import STREAMS, dlq_topic, topic_name
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+INIT_SCRIPT = ROOT / "deploy" / "compose" / "kafka-init.sh"
+DEPARTMENTS = ("dwp", "hmrc")
+SETTINGS = {"ideas": IdeasSettings, "experiments": ExperimentsSettings,
+            "notifications": NotificationsSettings, "reporting": ReportingSettings}
+PORTS = {"reporting": 8000, "ideas-dwp": 8001, "experiments-dwp": 8002, "notifications-dwp": 8003,
+         "ideas-hmrc": 8011, "experiments-hmrc": 8012, "notifications-hmrc": 8013}
+INIT_ENV = {k: str(v) for k, v in COMPOSE["services"]["init"]["environment"].items()}
+
+
+def resolve(value: str) -> str:
+    """Compose's `${NAME:-default}` with NAME unset."""
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
+
+
+@pytest.fixture(scope="module")
+def init_calls(tmp_path_factory) -> list[list[str]]:
+    """Runs kafka-init.sh with stand-ins for Kafka's tools that record their arguments."""
+    bin_dir = tmp_path_factory.mktemp("kafka-bin")
+    log = bin_dir / "calls"
+    for tool in ("kafka-topics.sh", "kafka-configs.sh", "kafka-acls.sh"):
+        stand_in = bin_dir / tool
+        stand_in.write_text(f'#!/bin/sh\n{{ printf "%s" "{tool}"; for a in "$@"; do printf "\\t%s" "$a"; done; echo; }} >>"{log}"\n')
+        stand_in.chmod(0o755)
+    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": str(bin_dir), **{k: resolve(v) for k, v in INIT_ENV.items()}}
+    subprocess.run(["bash", str(INIT_SCRIPT)], env=env, check=True, capture_output=True, timeout=60)
+    return [line.split("\t") for line in log.read_text().splitlines()]
+
+
+def option(call: list[str], name: str) -> str | None:
+    return call[call.index(name) + 1] if name in call else None
+
+
+def acls(calls, principal: str) -> list[tuple[str, str, str, str, frozenset[str]]]:
+    """(allow|deny, pattern type, resource kind, name, operations) of one principal's ACLs."""
+    found = []
+    for call in calls:
+        if call[0] != "kafka-acls.sh":
+            continue
+        kind = "topic" if "--topic" in call else "group"
+        verdict = "allow" if option(call, "--allow-principal") == f"User:{principal}" else (
+            "deny" if option(call, "--deny-principal") == f"User:{principal}" else None)
+        if verdict:
+            operations = frozenset(call[i + 1] for i, arg in enumerate(call) if arg == "--operation")
+            found.append((verdict, option(call, "--resource-pattern-type"), kind, option(call, f"--{kind}"), operations))
+    return found
+
+
+def test_the_init_creates_exactly_the_contract_topics(init_calls):
+    created = {option(c, "--topic") for c in init_calls if c[0] == "kafka-topics.sh" and "--create" in c}
+    expected = {topic_name(d, s) for d in DEPARTMENTS for s in STREAMS}
+    expected |= {dlq_topic(s) for s in ("experiments", "notifications", "reporting")}
+    assert created == expected
+    for call in init_calls:
+        if "--create" in call:
+            assert "--if-not-exists" in call and "retention.ms=-1" in call
+
+
+def test_every_principal_gets_a_scram_sha_512_user(init_calls):
+    users = {option(c, "--entity-name"): option(c, "--add-config") for c in init_calls if c[0] == "kafka-configs.sh"}
+    assert set(users) == {f"{d}-{s}" for d in DEPARTMENTS for s in ("ideas", "experiments", "notifications")} | {"reporting"}
+    assert all(config.startswith("SCRAM-SHA-512=[") for config in users.values())
+
+
+@pytest.mark.parametrize("department", DEPARTMENTS)
+@pytest.mark.parametrize("service", ["ideas", "experiments", "notifications"])
+def test_a_department_principal_writes_only_its_own_prefix(init_calls, department, service):
+    granted = acls(init_calls, f"{department}-{service}")
+    others = [d for d in DEPARTMENTS if d != department]
+    prefixed_topics = [(name, ops) for verdict, pattern, kind, name, ops in granted if kind == "topic" and pattern == "prefixed"]
+    assert prefixed_topics == [(f"innovation.{department}.", frozenset({"Read", "Write", "Describe"}))]
+    for verdict, pattern, kind, name, ops in granted:
+        assert verdict == "allow"
+        if kind == "topic" and "Write" in ops:
+            assert name.startswith(f"innovation.{department}.") or name == dlq_topic(service)
+        if kind == "topic" and pattern == "literal" and name != dlq_topic(service):
+            # only other departments' outcomes, only to read, and only for the services that need them
+            assert service in ("experiments", "notifications")
+            assert name in {topic_name(o, "outcomes") for o in others} and ops == {"Read", "Describe"}
+        if kind == "group":
+            assert name in (f"{service}.{department}", f"{service}.{department}.") and ops == {"Read"}
+    if service != "ideas":
+        reads = {name for verdict, pattern, kind, name, ops in granted if kind == "topic" and pattern == "literal" and "Read" in ops}
+        assert reads == {topic_name(o, "outcomes") for o in others}
+
+
+def test_reporting_only_reads_departmental_topics(init_calls):
+    granted = acls(init_calls, "reporting")
+    writes = [name for verdict, pattern, kind, name, ops in granted if verdict == "allow" and "Write" in ops]
+    assert writes == [dlq_topic("reporting")]  # its own dead letters: the consumer rule needs them
+    assert ("allow", "prefixed", "topic", "innovation.", frozenset({"Read", "Describe"})) in granted
+    assert ("deny", "prefixed", "topic", "innovation.dlq.", frozenset({"Read"})) in granted
+    assert ("allow", "literal", "group", ReportingSettings().group_id, frozenset({"Read"})) in granted
+
+
+def test_the_init_refuses_a_missing_password():
+    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": "/nonexistent", "KAFKA_ADMIN_PASSWORD": "admin-password-1",
+           "INNOVATION_DEPARTMENTS": "dwp"}
+    result = subprocess.run(["bash", str(INIT_SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "KAFKA_PASSWORD_DWP_IDEAS is not set" in result.stderr
+
+
+def app_services():
+    return {name: spec for name, spec in COMPOSE["services"].items() if spec.get("image") == "innovation-network:local"}
+
+
+def settings_of(name: str):
+    return SETTINGS[name.split("-")[0]]
+
+
+def test_every_service_has_its_contract_port_and_a_readiness_healthcheck():
+    assert set(app_services()) == set(PORTS)
+    for name, spec in app_services().items():
+        port = PORTS[name]
+        assert spec["command"] == ["python", "-m", f"services.{name.split('-')[0]}"]
+        assert spec["ports"] == [f"{port}:{port}"]
+        assert int(spec["environment"]["HTTP_PORT"]) == port
+        assert f"http://127.0.0.1:{port}/readyz" in " ".join(spec["healthcheck"]["test"])
+        assert spec["depends_on"]["init"]["condition"] == "service_completed_successfully"
+        assert spec["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("kafka", "postgres", "mailpit"):
+        assert COMPOSE["services"][name]["healthcheck"]["test"]
+    assert COMPOSE["services"]["kafka"]["image"] == "apache/kafka:4.1.1"
+    assert COMPOSE["services"]["init"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def names_read(settings_class) -> set[str]:
+    names = set()
+    for field_name, field in settings_class.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {choice.upper() for choice in alias.choices if isinstance(choice, str)}
+        elif isinstance(alias, str):
+            names.add(alias.upper())
+        else:
+            names.add(field_name.upper())
+    return names
+
+
+def test_compose_passes_only_variables_the_settings_read():
+    for name, spec in app_services().items():
+        unknown = set(spec["environment"]) - names_read(settings_of(name))
+        assert not unknown, f"{name}: {sorted(unknown)} are read by no setting"
+
+
+def test_each_service_settings_accept_the_compose_environment(monkeypatch):
+    for name, spec in app_services().items():
+        for key in list(os.environ):
+            if key.startswith(("KAFKA_", "INNOVATION_", "HTTP_")) or key.endswith("DATABASE_URL"):
+                monkeypatch.delenv(key)
+        for key, value in spec["environment"].items():
+            monkeypatch.setenv(key, resolve(value))
+        settings = settings_of(name)()
+        assert settings.http_port == PORTS[name]
+        assert settings.database_url.startswith("postgresql://") and settings.database_url.endswith(
+            "/reporting" if name == "reporting" else f"/{name.replace('-', '_', 1).split('_')[0]}_{name.split('-')[1]}")
+        options = settings.kafka_client_options()
+        assert options["security_protocol"] == "SASL_PLAINTEXT" and options["sasl_mechanism"] == "SCRAM-SHA-512"
+        assert options["sasl_plain_username"] == (name if name == "reporting" else "-".join(reversed(name.split("-"))))
+        if name != "reporting":
+            assert settings.department == name.split("-")[1]
+
+
+def test_the_local_mode_stays_plaintext(monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("KAFKA_"):
+            monkeypatch.delenv(key)
+    settings = IdeasSettings()
+    assert settings.kafka_client_options() == {} and settings.kafka_security() is None
+
+
+def test_sasl_without_credentials_is_refused(monkeypatch):
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.delenv("KAFKA_SASL_USERNAME", raising=False)
+    monkeypatch.delenv("KAFKA_SASL_PASSWORD", raising=False)
+    with pytest.raises(ValueError, match="KAFKA_SASL_USERNAME"):
+        IdeasSettings()
