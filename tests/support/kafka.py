@@ -21,17 +21,6 @@ async def create_topics(bootstrap: str, *topics: str, partitions: int = 3) -> No
         await admin.close()
 
 
-async def delete_topics(bootstrap: str, *, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
-
-
 async def read_records(
     bootstrap: str, *topics: str, count: int, timeout: float = 30.0, group_id: str | None = None
 ) -> list[ConsumerRecord]:
