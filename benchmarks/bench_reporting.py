@@ -163,6 +163,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.phase:
         name, *rest = args.phase
+        from services.reporting.main import tune_gc
+
+        tune_gc()  # as `python -m services.reporting` and its `rebuild` command do
         departments = rest[0].split(",")
         coroutine = {
             "publish": lambda: publish(departments, int(rest[1]), int(rest[2])),

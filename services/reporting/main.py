@@ -1,5 +1,6 @@
 """Composition root of the reporting service."""
 
+import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -34,6 +35,14 @@ def build(settings: ReportingSettings | None = None) -> FastAPI:
     return app
 
 
+def tune_gc() -> None:
+    """Fewer garbage collections: batch decoding allocates many short-lived objects, and with the default
+    thresholds the collector's passes over the long-lived heap halve the projection's throughput."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def main() -> None:
+    tune_gc()
     settings = ReportingSettings()
     serve(build(settings), settings)

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.reporting.config import ReportingSettings
 from services.reporting.domain import project
-from services.reporting.main import MIGRATIONS
+from services.reporting.main import MIGRATIONS, tune_gc
 from services.reporting.repository import save
 from shared.db import SHARED_MIGRATIONS, load_migrations, prepare_database
 from shared.events import DecodeError, decode
@@ -173,4 +173,5 @@ def main(argv: list[str]) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=5000, help="records per transaction")
     args = parser.parse_args(argv)
+    tune_gc()
     asyncio.run(rebuild(batch=args.batch))

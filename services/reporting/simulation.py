@@ -66,6 +66,7 @@ class Flow:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self._now = datetime.now(timezone.utc)
         self._people = {d: [pseudonymise(f"simulator-{d}", f"person-{i}") for i in range(self.people_per_department)]
                         for d in self.departments}
 
@@ -78,12 +79,13 @@ class Flow:
 
     def _event(self, data, department: str, service: str) -> Event:
         event = new_event(data, department=department, service=service)
-        return event.model_copy(update={"time": self.clock()})
+        return event.model_copy(update={"time": self._now})
 
     def _today(self) -> date:
-        return self.clock().date()
+        return self._now.date()
 
     def next(self) -> Event:
+        self._now = self.clock()  # one tick per event
         r = self.rng.random()
         if r < 0.12 or not self.ideas:
             return self._submit()
