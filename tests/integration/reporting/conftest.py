@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -19,6 +20,8 @@ from services.reporting.main import build
 from shared.events import encode
 from shared.outbox import new_producer
 from tests.conftest import RUN_ID
+
+ROOT_DIR = str(Path(__file__).resolve().parents[3])
 from tests.support.kafka import create_topics
 
 
