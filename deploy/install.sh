@@ -34,14 +34,24 @@ apt_install() {  # apt_install <command to check> <package>...
     || die "could not install $* with apt-get; details in $LOG_DIR/apt.log"
 }
 
+# npm_deps <dir>: the npm packages locked in <dir>/package-lock.json, reinstalled when the lock changes.
+npm_deps() {
+  local dir=$ROOT/$1 stamp want
+  stamp=$dir/node_modules/.installed
+  want=$(sha256sum "$dir/package-lock.json" | cut -c1-16)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  command -v npm >/dev/null || apt_install npm npm
+  say "installing npm packages in $1"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$LOG_DIR/npm-$(basename "$1").log" 2>&1 \
+    || die "npm ci failed in $1; details in $LOG_DIR/npm-$(basename "$1").log"
+  echo "$want" >"$stamp"
+}
+
 test_tools() {
   apt_install kcat kcat
   apt_install chromium chromium
-  local hook
-  for hook in "$ROOT"/services/*/install-test-tools.sh "$ROOT"/tools/*/install.sh; do
-    [ -f "$hook" ] && bash "$hook"
-  done
-  return 0
+  apt_install wrk wrk
+  npm_deps tools/asyncapi
 }
 
 apt_install java openjdk-17-jre-headless
@@ -49,5 +59,6 @@ apt_install mvn maven
 python_env
 bash "$ROOT/deploy/kafka.sh" fetch
 bash "$ROOT/deploy/postgres.sh" install
+npm_deps services/reporting/frontend  # GOV.UK Frontend's styles for the dashboard
 [ "${1:-}" = "--test" ] && test_tools
 say "installed"
