@@ -94,7 +94,8 @@ def decode(
     With `topic`, the event's department and stream must be the topic's.
     With `upcast`, older major versions are upcast to the newest one the registry knows.
     """
-    # This is every consumer's hot path: keep the common case to a few dict look-ups.
+    # This is every consumer's hot path: the common case (binary mode, a current type) is a few dict
+    # look-ups around one pydantic-core call; everything else takes the general path below.
     if type(value) is not bytes:
         value = _as_bytes(value)
     if len(value) > max_bytes:
@@ -103,6 +104,36 @@ def decode(
         fields = dict(headers) if headers is not None else {}
     except (TypeError, ValueError):
         raise MalformedEvent("the headers are not a sequence of (name, bytes) pairs") from None
+    if fields.get("content-type", _JSON_BYTES) == _JSON_BYTES and "ce_specversion" in fields:
+        raw_type = fields.get("ce_type")
+        plan = registry.binary_plans.get(raw_type) if type(raw_type) is bytes else None
+        if plan is not None:
+            validator, dataschema, prefix, stream, plain, resolution = plan
+            # Conservative checks first; the exact ones (and their errors) only when these fail.
+            subject = fields.get("ce_subject", prefix)
+            if (
+                type(subject) is not bytes
+                or not subject.startswith(prefix)
+                or fields.get("ce_dataschema", dataschema) != dataschema
+            ):
+                _check_derived(fields.get("ce_dataschema"), fields.get("ce_subject"), resolution)
+            fields["data"] = value
+            try:
+                event = validator.validate_python(fields)
+            except ValidationError as error:
+                raise _violation(error, binary=True) from None
+            # Read from the headers, as the event's attributes would cost more: a valid time ending
+            # in "Z" is already UTC, and a correlationid header that passed validation is not MISSING.
+            raw_time = fields["ce_time"]
+            if not plain or type(raw_time) is not bytes or not raw_time.endswith(b"Z") or (
+                "ce_correlationid" not in fields
+            ):
+                event = _finish(event)
+            if topic is not None:
+                expected = _TOPIC_CHECKS.get(topic) or _topic_check(topic)
+                if expected[1] != stream or fields["ce_department"] != expected[0]:
+                    _check_topic(event, topic)
+            return event
     content_type = fields.get("content-type")
     if "ce_specversion" in fields and (content_type is None or content_type == _JSON_BYTES or not _is_structured(content_type)):
         event = _decode_binary(value, fields, content_type, registry, upcast)
@@ -129,12 +160,7 @@ def _decode_binary(
         value = orjson.dumps(_upcast(resolution, _load_object(value, "body")))
         fields["ce_type"] = resolution.type_header
         fields.pop("ce_dataschema", None)
-    dataschema = fields.get("ce_dataschema")
-    subject = fields.get("ce_subject")
-    if (dataschema is not None and dataschema != resolution.dataschema_header) or (
-        subject is not None and not (type(subject) is bytes and subject.startswith(resolution.subject_prefix))
-    ):
-        _reject_derived(dataschema, subject, resolution)
+    _check_derived(fields.get("ce_dataschema"), fields.get("ce_subject"), resolution)
     fields["data"] = value
     try:
         event = resolution.binary.validate_python(fields)
@@ -179,6 +205,14 @@ def _finish(event: Event[Any]) -> Event[Any]:
         return event.normalised()
     except ValueError as error:
         raise SchemaViolation([FieldProblem("data", "value_error", str(error))]) from None
+
+
+def _check_derived(dataschema: Any, subject: Any, resolution: Resolution) -> None:
+    """Binary mode: the ce_dataschema and ce_subject headers, if sent, must agree with the type."""
+    if (dataschema is not None and dataschema != resolution.dataschema_header) or (
+        subject is not None and not (type(subject) is bytes and subject.startswith(resolution.subject_prefix))
+    ):
+        _reject_derived(dataschema, subject, resolution)
 
 
 def _reject_derived(dataschema: Any, subject: Any, resolution: Resolution) -> None:
@@ -265,6 +299,18 @@ def _as_bytes(value: Any) -> bytes:
 
 def _is_structured(content_type: Any) -> bool:
     return isinstance(content_type, _BYTES) and bytes(content_type[:23]).lower() == b"application/cloudevents"
+
+
+_TOPIC_CHECKS: dict[str, tuple[bytes | None, str | None]] = {}
+
+
+def _topic_check(topic: str) -> tuple[bytes | None, str | None]:
+    """The department (as header bytes) and stream a topic takes; None, None for any event."""
+    parsed = parse_topic(topic)
+    if len(_TOPIC_CHECKS) >= 4096:
+        _TOPIC_CHECKS.clear()
+    check = _TOPIC_CHECKS[topic] = (parsed[0].encode(), parsed[1]) if parsed else (None, None)
+    return check
 
 
 def _check_topic(event: Event[Any], topic: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import SchemaValidator
 
@@ -20,7 +20,18 @@ from shared.events.outcomes import OUTCOMES_EVENTS
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-@dataclass(frozen=True)
+class BinaryPlan(NamedTuple):
+    """What the binary-mode decoder needs for a type it reads as it is, unpacked in one step."""
+
+    validator: SchemaValidator
+    dataschema_header: bytes
+    subject_prefix: bytes
+    stream: str
+    plain: bool  # no data field must equal the envelope's department
+    resolution: Resolution
+
+
+@dataclass(frozen=True, slots=True)
 class Resolution:
     """How to read one wire type: the upcasters to apply to its raw data, then the model."""
 
@@ -39,7 +50,9 @@ class Registry:
         self._models: dict[str, type[EventData]] = {}
         self._validators: dict[str, tuple[SchemaValidator, SchemaValidator]] = {}
         self._upcasters: dict[str, tuple[str, Upcaster]] = {}
-        self._resolved: dict[tuple[str, bool], Resolution] = {}
+        self._resolved: dict[tuple[str | bytes, bool], Resolution] = {}
+        # raw ce_type header -> how to read it, for the types read as they are whether or not upcasting is on
+        self.binary_plans: dict[bytes, BinaryPlan] = {}
         for model in models:
             self.register(model)
 
@@ -55,6 +68,7 @@ class Registry:
         envelope = Event[model]  # type: ignore[valid-type]
         self._validators[model.event_type] = (binary_validator(envelope), structured_validator(envelope))
         self._resolved.clear()
+        self._index_direct()
         return model
 
     def upcaster(self, from_type: str, to_type: str) -> Callable[[Upcaster], Upcaster]:
@@ -67,6 +81,7 @@ class Registry:
         def add(fn: Upcaster) -> Upcaster:
             self._upcasters[from_type] = (to_type, fn)
             self._resolved.clear()
+            self._index_direct()
             return fn
 
         return add
@@ -76,6 +91,7 @@ class Registry:
         clone._models = dict(self._models)
         clone._validators = dict(self._validators)
         clone._upcasters = dict(self._upcasters)
+        clone._index_direct()
         return clone
 
     def resolve(self, event_type: str | bytes, *, upcast: bool = True) -> Resolution:
@@ -97,11 +113,24 @@ class Registry:
         model = self._models.get(current)
         if model is None:
             self._raise_unknown(event_type)
-        binary, structured = self._validators[current]
+        return self._resolution(model, tuple(steps))
+
+    def _resolution(self, model: type[EventData], steps: tuple[Upcaster, ...]) -> Resolution:
+        binary, structured = self._validators[model.event_type]
         return Resolution(
-            model, binary, structured, tuple(steps), model.event_type.encode(), model.dataschema.encode(),
+            model, binary, structured, steps, model.event_type.encode(), model.dataschema.encode(),
             subject_prefix=model.subject_collection.encode() + b"/",
         )
+
+    def _index_direct(self) -> None:
+        plans = {}
+        for event_type, model in self._models.items():
+            if event_type not in self._upcasters:
+                r = self._resolution(model, ())
+                plans[r.type_header] = BinaryPlan(
+                    r.binary, r.dataschema_header, r.subject_prefix, model.stream, not model.department_field, r
+                )
+        self.binary_plans = plans
 
     def _raise_unknown(self, event_type: str) -> None:
         try:
