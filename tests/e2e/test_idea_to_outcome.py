@@ -3,35 +3,23 @@ backed through the ideas service's HTTP API; the experiment appears in the exper
 service, is planned, started, measured and completed over HTTP; and the outcome is published
 on the department's outcomes topic with the correlation id of the backing."""
 
-import contextlib
 import uuid
 from datetime import date, timedelta
-
-import asyncpg
-import httpx
 
 from services.experiments.domain import experiment_id_for
 from services.ideas.config import IdeasSettings
 from services.ideas.main import build as build_ideas
-from shared.auth import new_key, register_key
 from shared.events import decode
 from shared.events.topics import topic_name
-from tests.integration.experiments.support import FakeClock, eventually, read_to_end, running_experiments
+from tests.integration.experiments.support import FakeClock, running_experiments
+from tests.support.kafka import read_to_end
+from tests.support.services import serving
+from tests.support.waiting import eventually
 
 
-@contextlib.asynccontextmanager
-async def running_ideas(kafka_bootstrap, dsn, department):
+def running_ideas(kafka_bootstrap, dsn, department):
     app = build_ideas(IdeasSettings(department=department, database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap))
-    async with app.router.lifespan_context(app):
-        keys = {role: new_key() for role in ("contributor", "reviewer")}
-        conn = await asyncpg.connect(dsn)
-        try:
-            for role, key in keys.items():
-                await register_key(conn, key, department=department, role=role)
-        finally:
-            await conn.close()
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ideas") as client:
-            yield client, keys
+    return serving(app, dsn, department, "http://ideas")
 
 
 async def test_a_backed_idea_becomes_an_experiment_whose_outcome_carries_the_ideas_correlation(
@@ -39,18 +27,19 @@ async def test_a_backed_idea_becomes_an_experiment_whose_outcome_carries_the_ide
 ):
     today = date.today()
     ideas_dsn, experiments_dsn = await new_database("ideas"), await new_database("experiments")
-    async with running_ideas(kafka_bootstrap, ideas_dsn, department) as (ideas, keys), \
+    async with running_ideas(kafka_bootstrap, ideas_dsn, department) as ideas, \
             running_experiments(kafka_bootstrap, experiments_dsn, department, clock=FakeClock(today)) as experiments:
-        as_contributor = {"Authorization": f"Bearer {keys['contributor']}", "X-Person-Ref": "alice"}
-        as_reviewer = {"Authorization": f"Bearer {keys['reviewer']}", "X-Person-Ref": "panel-chair"}
-        submitted = await ideas.post("/v1/ideas", headers=as_contributor, json={
+        as_contributor = ideas.headers("contributor", "alice")
+        as_reviewer = ideas.headers("reviewer", "panel-chair")
+        submitted = await ideas.client.post("/v1/ideas", headers=as_contributor, json={
             "title": "Call people back", "problem": "Repeat calls clog the lines.",
             "proposal": "Offer a call-back slot.", "themes": ["customer-service"]})
         assert submitted.status_code == 201, submitted.text
         idea_id = submitted.json()["idea_id"]
-        assert (await ideas.post(f"/v1/ideas/{idea_id}/shortlist", headers=as_reviewer)).status_code == 200
-        backing = await ideas.post(f"/v1/ideas/{idea_id}/back", headers={**as_reviewer, "X-Correlation-Id": "back-1"},
-                                   json={"budget_gbp": 8000.0, "staff_days": 20.0, "timebox_weeks": 6})
+        assert (await ideas.client.post(f"/v1/ideas/{idea_id}/shortlist", headers=as_reviewer)).status_code == 200
+        backing = await ideas.client.post(f"/v1/ideas/{idea_id}/back",
+                                          headers={**as_reviewer, "X-Correlation-Id": "back-1"},
+                                          json={"budget_gbp": 8000.0, "staff_days": 20.0, "timebox_weeks": 6})
         assert backing.status_code == 200, backing.text
 
         experiment_id = str(experiment_id_for(department, uuid.UUID(idea_id)))

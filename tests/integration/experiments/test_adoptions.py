@@ -4,13 +4,10 @@ import uuid
 
 from shared.events import OutcomeRecorded, decode, new_event
 from shared.events.topics import topic_name
-from tests.integration.experiments.support import (
-    eventually,
-    fetchval,
-    publish,
-    read_to_end,
-    running_experiments,
-)
+from tests.integration.experiments.support import running_experiments
+from tests.support.db import fetchval
+from tests.support.kafka import publish, read_to_end
+from tests.support.waiting import eventually
 
 
 def recorded_outcome(department: str):

@@ -9,15 +9,11 @@ import pytest
 from services.experiments.domain import experiment_id_for
 from shared.events import decode
 from shared.events.topics import topic_name
-from tests.integration.experiments.support import (
-    FakeClock,
-    eventually,
-    fetchval,
-    publish,
-    read_to_end,
-    running_experiments,
-)
+from tests.integration.experiments.support import FakeClock, running_experiments
+from tests.support.db import fetchval
 from tests.support.events import backed
+from tests.support.kafka import publish, read_to_end
+from tests.support.waiting import eventually
 
 TODAY = date(2025, 3, 10)
 

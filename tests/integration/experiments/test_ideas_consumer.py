@@ -4,14 +4,11 @@ import uuid
 
 from shared.events import IdeaWithdrawn, decode, new_event
 from shared.events.topics import topic_name
-from tests.integration.experiments.support import (
-    dead_letters_from,
-    eventually,
-    fetchval,
-    publish,
-    running_experiments,
-)
+from tests.integration.experiments.support import running_experiments
+from tests.support.db import fetchval
 from tests.support.events import backed, endorsed, person, submitted
+from tests.support.kafka import dead_letters, publish, read_to_end
+from tests.support.waiting import eventually
 
 
 async def test_the_same_backing_delivered_twice_opens_one_experiment(kafka_bootstrap, new_database, department):
@@ -30,7 +27,7 @@ async def test_the_same_backing_delivered_twice_opens_one_experiment(kafka_boots
     assert (experiment["budget_gbp"], experiment["staff_days"], experiment["timebox_weeks"]) == (2500.0, 4.0, 3)
     assert experiment["starts_on"] == backing.time.date().isoformat()
     assert await fetchval(dsn, "SELECT correlation_id FROM experiments") == backing.correlationid
-    assert await dead_letters_from(kafka_bootstrap, topic_name(department, "ideas")) == []
+    assert await dead_letters(kafka_bootstrap, "experiments", topic_name(department, "ideas")) == []
 
 
 async def test_a_withdrawal_abandons_a_planned_experiment_and_one_for_an_unknown_idea_is_dead_lettered(
@@ -47,8 +44,9 @@ async def test_a_withdrawal_abandons_a_planned_experiment_and_one_for_an_unknown
         await eventually(lambda: fetchval(dsn, "SELECT status = 'abandoned' FROM experiments WHERE idea_id = $1", idea),
                          what="the experiment abandoned")
         experiment = (await service.client.get("/v1/experiments", headers=service.headers())).json()["items"][0]
-        letters = await eventually(lambda: dead_letters_from(kafka_bootstrap, topic_name(department, "ideas")),
-                                   what="the stray withdrawal dead-lettered")
+        letters = await eventually(
+            lambda: dead_letters(kafka_bootstrap, "experiments", topic_name(department, "ideas")),
+            what="the stray withdrawal dead-lettered")
         abandoned = await eventually(
             lambda: _published(kafka_bootstrap, topic_name(department, "experiments")), what="experiment.abandoned")
     assert experiment["abandon_reason"] == "the idea was withdrawn"
@@ -62,5 +60,4 @@ async def test_a_withdrawal_abandons_a_planned_experiment_and_one_for_an_unknown
 
 
 async def _published(kafka_bootstrap, topic):
-    from tests.integration.experiments.support import read_to_end
     return [decode(r.value, r.headers, topic=topic) for r in await read_to_end(kafka_bootstrap, topic)]

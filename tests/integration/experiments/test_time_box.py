@@ -7,15 +7,11 @@ from datetime import date, timedelta
 
 from shared.events import decode
 from shared.events.topics import topic_name
-from tests.integration.experiments.support import (
-    FakeClock,
-    eventually,
-    fetchval,
-    publish,
-    read_to_end,
-    running_experiments,
-)
+from tests.integration.experiments.support import FakeClock, running_experiments
+from tests.support.db import fetchval
 from tests.support.events import backed
+from tests.support.kafka import publish, read_to_end
+from tests.support.waiting import at_least, eventually
 
 OVERDUE = "uk.gov.innovation.experiment.overdue.v1"
 EXPERIMENTS = 30
@@ -42,7 +38,8 @@ async def test_overdue_is_published_exactly_once_with_two_replicas_and_after_a_r
     async with running_experiments(kafka_bootstrap, dsn, department, clock=clock) as restarted:
         assert await restarted.app.state.runtime.extras["experiments"].mark_overdue() == 0
         topic = topic_name(department, "experiments")
-        records = await eventually(lambda: _at_least(kafka_bootstrap, topic, EXPERIMENTS), what="overdue published")
+        records = await eventually(lambda: at_least(read_to_end(kafka_bootstrap, topic), EXPERIMENTS),
+                                   what="overdue published")
     events = [decode(r.value, r.headers, topic=topic) for r in records]
     assert [e.type for e in events] == [OVERDUE] * EXPERIMENTS
     assert sorted(str(e.data.experiment_id) for e in events) == sorted(
@@ -84,11 +81,6 @@ async def test_a_rescheduled_or_finished_experiment_is_not_overdue(kafka_bootstr
 
 async def _overdue(service, base, headers):
     return (await service.client.get(base, headers=headers)).json()["overdue"]
-
-
-async def _at_least(kafka_bootstrap, topic, count):
-    records = await read_to_end(kafka_bootstrap, topic)
-    return records if len(records) >= count else None
 
 
 async def _experiment_ids(dsn):

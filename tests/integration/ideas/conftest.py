@@ -1,55 +1,20 @@
-"""The ideas service in-process against the real broker and a fresh database, with a key per role."""
+"""The ideas service in-process against the real broker and a fresh database, with a key per role;
+and as a real uvicorn process."""
 
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
-import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from services.ideas.config import IdeasSettings
 from services.ideas.main import build
-from shared.auth import ROLES, new_key, register_key
 from shared.events.topics import topic_name
 from tests.support.kafka import create_topics
+from tests.support.services import RunningService, serving
 
 SECRET = "ideas-test-secret"
-
-
-@dataclass
-class IdeasService:
-    app: FastAPI
-    client: httpx.AsyncClient
-    dsn: str
-    department: str
-    bootstrap: str
-    keys: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def topic(self) -> str:
-        return topic_name(self.department, "ideas")
-
-    @property
-    def runtime(self):
-        return self.app.state.runtime
-
-    def headers(self, role: str = "contributor", person: str | None = "alice", **more: str) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.keys[role]}", **more}
-        if person is not None:
-            headers["X-Person-Ref"] = person
-        return headers
-
-    async def submit(self, title: str = "Fewer forms", person: str = "alice", **fields) -> dict:
-        body = {"title": title, "problem": "Too many forms.", "proposal": "Merge them.", **fields}
-        response = await self.client.post("/v1/ideas", json=body, headers=self.headers("contributor", person))
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    async def unsent(self) -> int:
-        return await self.runtime.pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
 
 
 def settings_for(dsn: str, department: str, bootstrap: str, **more) -> IdeasSettings:
@@ -57,38 +22,33 @@ def settings_for(dsn: str, department: str, bootstrap: str, **more) -> IdeasSett
                          pseudonym_secret=SECRET, **more)
 
 
-async def issue_keys(dsn: str, department: str) -> dict[str, str]:
-    """A key per role for `department`, stored in the service's database (already migrated)."""
-    keys = {}
-    conn = await asyncpg.connect(dsn)
-    try:
-        for role in ROLES:
-            keys[role] = new_key()
-            await register_key(conn, keys[role], department=department, role=role, label=f"test {role}")
-    finally:
-        await conn.close()
-    return keys
-
-
-@contextlib.asynccontextmanager
-async def running(settings: IdeasSettings, keys: dict[str, str] | None = None) -> AsyncIterator[IdeasService]:
-    """Builds the app, runs its lifespan (migrations, producer, relay), and gives an HTTP client."""
-    app = build(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ideas.test") as client:
-            service = IdeasService(app, client, settings.database_url, settings.department,
-                                   settings.kafka_bootstrap_servers)
-            service.keys = keys if keys is not None else await issue_keys(settings.database_url, settings.department)
-            yield service
+def running(settings: IdeasSettings) -> contextlib.AbstractAsyncContextManager[RunningService]:
+    """Builds the app and serves it: its lifespan (migrations, producer, relay), a client and keys."""
+    return serving(build(settings), settings.database_url, settings.department, "http://ideas.test")
 
 
 @pytest.fixture
-async def ideas(kafka_bootstrap, new_database, department) -> AsyncIterator[IdeasService]:
+def ideas_topic(department) -> str:
+    return topic_name(department, "ideas")
+
+
+@pytest.fixture
+async def ideas(kafka_bootstrap, new_database, department, ideas_topic) -> AsyncIterator[RunningService]:
     dsn = await new_database("ideas")
-    await create_topics(kafka_bootstrap, topic_name(department, "ideas"))
+    await create_topics(kafka_bootstrap, ideas_topic)
     async with running(settings_for(dsn, department, kafka_bootstrap)) as service:
         yield service
+
+
+async def submit(service: RunningService, title: str = "Fewer forms", person: str = "alice", **fields) -> dict:
+    body = {"title": title, "problem": "Too many forms.", "proposal": "Merge them.", **fields}
+    response = await service.client.post("/v1/ideas", json=body, headers=service.headers("contributor", person))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def unsent(service: RunningService) -> int:
+    return await service.runtime.pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
 
 
 def correlation() -> str:

@@ -8,20 +8,20 @@ from datetime import datetime, timedelta, timezone
 
 from shared.events import decode
 from shared.events.pseudonym import pseudonymise
-from tests.integration.ideas.conftest import SECRET, correlation
+from tests.integration.ideas.conftest import SECRET, correlation, submit, unsent
 from tests.support.kafka import read_records
 
 
 async def drained(service, timeout: float = 30) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while await service.unsent():
+    while await unsent(service):
         assert loop.time() < deadline, "the outbox did not drain"
         service.runtime.relay.wake()
         await asyncio.sleep(0.05)
 
 
-async def test_a_submitted_idea_reaches_kafka_with_every_cloudevents_attribute(ideas):
+async def test_a_submitted_idea_reaches_kafka_with_every_cloudevents_attribute(ideas, kafka_bootstrap, ideas_topic):
     cid = correlation()
     response = await ideas.client.post(
         "/v1/ideas",
@@ -36,7 +36,7 @@ async def test_a_submitted_idea_reaches_kafka_with_every_cloudevents_attribute(i
     pseudonym = pseudonymise(SECRET, "staff-4711")
     assert idea["submitted_by"] == pseudonym
 
-    [record] = await read_records(ideas.bootstrap, ideas.topic, count=1, group_id=f"reader-{uuid.uuid4().hex}")
+    [record] = await read_records(kafka_bootstrap, ideas_topic, count=1, group_id=f"reader-{uuid.uuid4().hex}")
     headers = {k: v.decode() for k, v in record.headers}
     assert record.key == idea["idea_id"].encode()
     assert headers["ce_specversion"] == "1.0"
@@ -57,8 +57,10 @@ async def test_a_submitted_idea_reaches_kafka_with_every_cloudevents_attribute(i
     assert stored == 0  # the raw reference is stored nowhere
 
 
-async def test_the_lifecycle_publishes_each_change_in_order_and_refuses_the_rest_with_409(ideas):
-    idea = await ideas.submit()
+async def test_the_lifecycle_publishes_each_change_in_order_and_refuses_the_rest_with_409(
+    ideas, kafka_bootstrap, ideas_topic,
+):
+    idea = await submit(ideas)
     url = f"/v1/ideas/{idea['idea_id']}"
     reviewer = ideas.headers("reviewer", "panel-chair")
     steps = [
@@ -82,24 +84,24 @@ async def test_the_lifecycle_publishes_each_change_in_order_and_refuses_the_rest
     again = await ideas.client.post(f"{url}/decline", json={"reason": "other", "note": "late"}, headers=reviewer)
     assert again.status_code == 409 and again.json()["status"] == "backed"
 
-    other = await ideas.submit("Another one")
+    other = await submit(ideas, "Another one")
     await ideas.client.post(f"/v1/ideas/{other['idea_id']}/endorsements", headers=ideas.headers("contributor", "bob"))
     twice = await ideas.client.post(f"/v1/ideas/{other['idea_id']}/endorsements",
                                     headers=ideas.headers("contributor", "bob"))
     assert twice.status_code == 409 and "already endorsed" in twice.json()["reason"]
 
-    records = await read_records(ideas.bootstrap, ideas.topic, count=8)
+    records = await read_records(kafka_bootstrap, ideas_topic, count=8)
     types = [decode(r.value, r.headers).type.split(".")[-2] for r in records if r.key == idea["idea_id"].encode()]
     assert types == ["submitted", "endorsed", "reviewed", "shortlisted", "endorsed", "backed"]
     await drained(ideas)
     assert await ideas.runtime.pool.fetchval("SELECT count(*) FROM outbox") == 8  # refusals published nothing
 
 
-async def test_decline_withdraw_merge_and_conversations(ideas):
+async def test_decline_withdraw_merge_and_conversations(ideas, kafka_bootstrap, ideas_topic):
     reviewer = ideas.headers("reviewer", "panel")
-    first = await ideas.submit("Idea one")
-    second = await ideas.submit("Idea two")
-    third = await ideas.submit("Idea three")
+    first = await submit(ideas, "Idea one")
+    second = await submit(ideas, "Idea two")
+    third = await submit(ideas, "Idea three")
     declined = await ideas.client.post(f"/v1/ideas/{first['idea_id']}/decline",
                                        json={"reason": "duplicate", "note": "see idea two"}, headers=reviewer)
     assert declined.json()["closure"] == {"by": pseudonymise(SECRET, "panel"), "reason": "duplicate",
@@ -119,7 +121,7 @@ async def test_decline_withdraw_merge_and_conversations(ideas):
     duplicate = await ideas.client.post("/v1/conversations", headers=ideas.headers("contributor"), json={
         "conversation_id": cid, "team": "Benefits East", "participants": 12, "held_on": "2025-06-03", "ideas_raised": 4})
     assert duplicate.status_code == 409
-    records = await read_records(ideas.bootstrap, ideas.topic, count=7)
+    records = await read_records(kafka_bootstrap, ideas_topic, count=7)
     types = sorted(decode(r.value, r.headers).type for r in records)
     assert types.count("uk.gov.innovation.conversation.recorded.v1") == 1
     assert {"uk.gov.innovation.idea.declined.v1", "uk.gov.innovation.idea.withdrawn.v1",
@@ -127,8 +129,8 @@ async def test_decline_withdraw_merge_and_conversations(ideas):
 
 
 async def test_listing_filters_and_pages_with_a_cursor(ideas):
-    made = [await ideas.submit(f"Idea {n}", themes=["ai"] if n % 2 else ["net-zero"],
-                               campaign="obt-2025" if n < 3 else None) for n in range(7)]
+    made = [await submit(ideas, f"Idea {n}", themes=["ai"] if n % 2 else ["net-zero"],
+                         campaign="obt-2025" if n < 3 else None) for n in range(7)]
     viewer = ideas.headers("viewer", None)
     seen, cursor = [], None
     while True:
@@ -164,7 +166,7 @@ async def test_bad_input_is_refused_with_the_field_and_the_rule(ideas):
         response = await ideas.client.post("/v1/ideas", json=body, headers=headers)
         assert response.status_code == 422, body
         assert {"field": field, "rule": rule} in [{k: d[k] for k in ("field", "rule")} for d in response.json()["detail"]]
-    idea = await ideas.submit()
+    idea = await submit(ideas)
     reviewer = ideas.headers("reviewer")
     score = await ideas.client.post(f"/v1/ideas/{idea['idea_id']}/reviews", headers=reviewer, json={
         "scores": {"impact": 6, "feasibility": "4", "value_for_money": 1, "alignment": 1}})
@@ -185,18 +187,18 @@ async def test_bad_input_is_refused_with_the_field_and_the_rule(ideas):
     assert (await ideas.client.get("/v1/ideas/not-a-uuid", headers=headers)).status_code == 422
 
 
-async def test_html_in_a_title_is_stored_and_returned_as_text(ideas):
+async def test_html_in_a_title_is_stored_and_returned_as_text(ideas, kafka_bootstrap, ideas_topic):
     title = '<script>alert("x")</script><b>Bold</b> & more'
-    idea = await ideas.submit(title)
+    idea = await submit(ideas, title)
     fetched = await ideas.client.get(f"/v1/ideas/{idea['idea_id']}", headers=ideas.headers("viewer", None))
     assert fetched.headers["content-type"] == "application/json"
     assert fetched.json()["title"] == title
-    [record] = await read_records(ideas.bootstrap, ideas.topic, count=1)
+    [record] = await read_records(kafka_bootstrap, ideas_topic, count=1)
     assert decode(record.value, record.headers).data.title == title
 
 
 async def test_other_departments_wrong_roles_and_revoked_keys_are_refused(ideas):
-    idea = await ideas.submit()
+    idea = await submit(ideas)
     url = f"/v1/ideas/{idea['idea_id']}"
     conn_keys = {}
     from shared.auth import new_key, register_key
@@ -209,9 +211,9 @@ async def test_other_departments_wrong_roles_and_revoked_keys_are_refused(ideas)
     assert (await ideas.client.get("/v1/ideas", headers=foreign("admin"))).status_code == 404
     assert (await ideas.client.post(f"{url}/shortlist", headers=foreign("reviewer"))).status_code == 404
     assert (await ideas.client.post(f"{url}/withdraw", headers=foreign("admin"))).status_code == 404
-    submit = await ideas.client.post("/v1/ideas", headers=foreign("admin"),
+    sneaky = await ideas.client.post("/v1/ideas", headers=foreign("admin"),
                                      json={"title": "Sneaky", "problem": "p", "proposal": "p"})
-    assert submit.status_code == 403
+    assert sneaky.status_code == 403
 
     wrong_role = [
         ("post", f"{url}/shortlist", "contributor"), ("post", f"{url}/back", "contributor"),
@@ -235,12 +237,14 @@ async def test_other_departments_wrong_roles_and_revoked_keys_are_refused(ideas)
     assert await ideas.runtime.pool.fetchval("SELECT count(*) FROM outbox") == 1
 
 
-async def test_without_a_correlation_id_the_request_gets_one_and_its_events_carry_it(ideas):
+async def test_without_a_correlation_id_the_request_gets_one_and_its_events_carry_it(
+    ideas, kafka_bootstrap, ideas_topic,
+):
     response = await ideas.client.post("/v1/conversations", headers=ideas.headers("contributor"), json={
         "team": "Benefits East", "participants": 3, "held_on": "2025-06-03", "ideas_raised": 0})
     given = response.headers["x-correlation-id"]
     assert uuid.UUID(given)
-    [record] = await read_records(ideas.bootstrap, ideas.topic, count=1)
+    [record] = await read_records(kafka_bootstrap, ideas_topic, count=1)
     event = decode(record.value, record.headers)
     assert event.correlationid == given and event.causationid == given
     assert record.key == response.json()["conversation_id"].encode()
@@ -250,7 +254,7 @@ async def test_without_a_correlation_id_the_request_gets_one_and_its_events_carr
 
 
 async def test_metrics_expose_requests_outbox_backlog_and_publish_latency(ideas):
-    await ideas.submit()
+    await submit(ideas)
     await drained(ideas)
     text = (await ideas.client.get("/metrics")).text
     assert 'http_requests_total{method="POST",route="/v1/ideas",status="201"}' in text

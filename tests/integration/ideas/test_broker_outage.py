@@ -11,7 +11,7 @@ import tempfile
 import pytest
 
 from shared.events.topics import topic_name
-from tests.integration.ideas.conftest import running, settings_for
+from tests.integration.ideas.conftest import running, settings_for, submit, unsent
 from tests.integration.ideas.test_delivery import activity, assert_published_in_order, drained, outbox_order
 from tests.support.infra import ROOT
 from tests.support.kafka import create_topics, read_records
@@ -61,12 +61,12 @@ async def test_submissions_are_accepted_while_the_broker_is_down_and_arrive_in_o
     topic = topic_name(department, "ideas")
     await create_topics(own_broker.bootstrap, topic)
     async with running(settings_for(dsn, department, own_broker.bootstrap)) as ideas:
-        await ideas.submit("Before the outage")
+        await submit(ideas, "Before the outage")
         await drained(ideas)
 
         own_broker.stop()
         await activity(ideas, ideas=6, endorsements=2)  # every call answered 201 with the broker down
-        assert await ideas.unsent() == 18
+        assert await unsent(ideas) == 18
 
         own_broker.start()
         await drained(ideas, timeout=120)

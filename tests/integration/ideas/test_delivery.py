@@ -6,33 +6,18 @@ import contextlib
 import uuid
 from collections import defaultdict
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from shared.events import decode
 from shared.events.topics import topic_name
-from tests.integration.ideas.conftest import running, settings_for
-from tests.support.kafka import create_topics, read_records
+from tests.integration.ideas.conftest import running, settings_for, submit, unsent
+from tests.support.kafka import create_topics, read_records, topic_size
 
 
 async def drained(service, timeout: float = 60) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while await service.unsent():
-        assert loop.time() < deadline, f"the outbox did not drain: {await service.unsent()} rows unsent"
+    while await unsent(service):
+        assert loop.time() < deadline, f"the outbox did not drain: {await unsent(service)} rows unsent"
         await asyncio.sleep(0.05)
-
-
-async def topic_size(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
 
 
 async def activity(service, ideas: int, endorsements: int, clients=None) -> list[str]:
@@ -42,7 +27,7 @@ async def activity(service, ideas: int, endorsements: int, clients=None) -> list
 
     async def one(n: int) -> str:
         first = clients[n % len(clients)]
-        idea = await first.submit(f"Idea {n}", person=f"author-{n}")
+        idea = await submit(first, f"Idea {n}", person=f"author-{n}")
         for e in range(endorsements):
             via = clients[(n + e + 1) % len(clients)]
             response = await via.client.post(f"/v1/ideas/{idea['idea_id']}/endorsements",
@@ -79,7 +64,7 @@ def assert_published_in_order(records, expected: dict[bytes, list[uuid.UUID]], d
     return duplicates
 
 
-async def test_a_transaction_that_fails_after_the_state_change_publishes_nothing(ideas):
+async def test_a_transaction_that_fails_after_the_state_change_publishes_nothing(ideas, kafka_bootstrap, ideas_topic):
     # A deferred trigger fails the commit itself: after the idea row and its outbox rows were written.
     await ideas.runtime.pool.execute("""
         CREATE FUNCTION doom() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -91,8 +76,8 @@ async def test_a_transaction_that_fails_after_the_state_change_publishes_nothing
         END $$;
         CREATE CONSTRAINT TRIGGER doom AFTER INSERT OR UPDATE ON ideas
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION doom();""")
-    kept = await ideas.submit("Kept")
-    later = await ideas.submit("Shortlisting fails", campaign="doomed-later")
+    kept = await submit(ideas, "Kept")
+    later = await submit(ideas, "Shortlisting fails", campaign="doomed-later")
     doomed = await ideas.client.post("/v1/ideas", headers=ideas.headers("contributor"), json={
         "title": "Never happens", "problem": "p", "proposal": "p", "campaign": "doomed"})
     assert doomed.status_code == 500 and doomed.json() == {"error": "internal error", "detail": []}
@@ -104,8 +89,8 @@ async def test_a_transaction_that_fails_after_the_state_change_publishes_nothing
     assert await ideas.runtime.pool.fetchval("SELECT count(*) FROM ideas") == 2
     await drained(ideas)
     assert await ideas.runtime.pool.fetchval("SELECT count(*) FROM outbox") == 2
-    assert await topic_size(ideas.bootstrap, ideas.topic) == 2
-    records = await read_records(ideas.bootstrap, ideas.topic, count=2)
+    assert await topic_size(kafka_bootstrap, ideas_topic) == 2
+    records = await read_records(kafka_bootstrap, ideas_topic, count=2)
     assert sorted(r.key for r in records) == sorted([kept["idea_id"].encode(), later["idea_id"].encode()])
     assert all(decode(r.value, r.headers).type.endswith("submitted.v1") for r in records)
 
@@ -114,7 +99,7 @@ class RelayKilled(Exception):
     pass
 
 
-async def test_a_relay_killed_between_send_and_mark_duplicates_but_loses_nothing(ideas):
+async def test_a_relay_killed_between_send_and_mark_duplicates_but_loses_nothing(ideas, kafka_bootstrap, ideas_topic):
     relay = ideas.runtime.relay
     kills = []
 
@@ -129,12 +114,12 @@ async def test_a_relay_killed_between_send_and_mark_duplicates_but_loses_nothing
     assert kills, "the relay never reached the point between send and mark"
     expected = await outbox_order(ideas)
     assert sum(map(len, expected.values())) == 48
-    total = await topic_size(ideas.bootstrap, ideas.topic)
+    total = await topic_size(kafka_bootstrap, ideas_topic)
     assert total >= 48 + kills[0]  # the killed batch went out twice
-    records = await read_records(ideas.bootstrap, ideas.topic, count=total)
+    records = await read_records(kafka_bootstrap, ideas_topic, count=total)
     duplicates = assert_published_in_order(records, expected, duplicates_allowed=True)
     assert duplicates == kills[0] and len(expected) == len(idea_ids)
-    assert await ideas.unsent() == 0
+    assert await unsent(ideas) == 0
 
 
 async def test_two_replicas_on_one_database_publish_every_event_in_order(kafka_bootstrap, new_database, department):
@@ -144,7 +129,7 @@ async def test_two_replicas_on_one_database_publish_every_event_in_order(kafka_b
     settings = settings_for(dsn, department, kafka_bootstrap)
     async with contextlib.AsyncExitStack() as survivor_stack:
         async with running(settings) as first:
-            second = await survivor_stack.enter_async_context(running(settings, first.keys))
+            second = await survivor_stack.enter_async_context(running(settings))
             await activity(first, ideas=16, endorsements=3, clients=[first, second])
             await drained(first)
             published_by_first = first.runtime.relay.published

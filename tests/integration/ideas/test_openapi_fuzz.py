@@ -6,8 +6,9 @@ from pathlib import Path
 
 from shared.db import SHARED_MIGRATIONS, prepare_database
 from shared.events.topics import topic_name
-from tests.integration.ideas.conftest import issue_keys, served, settings_for
+from tests.integration.ideas.conftest import served, settings_for
 from tests.support.kafka import create_topics
+from tests.support.services import issue_keys
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

@@ -6,33 +6,18 @@ import contextlib
 import email
 import email.policy
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-import httpx
 from aiosmtpd.smtp import SMTP
 
 from services.notifications.config import NotificationsSettings
 from services.notifications.main import build
-from shared.auth import ROLES, new_key, register_key
 from shared.events.topics import STREAMS, topic_name
 from tests.support.kafka import create_topics
+from tests.support.services import RunningService, serving
 
 SECRET = "pseudonym-secret-for-tests"
-
-
-@dataclass
-class RunningService:
-    department: str
-    dsn: str
-    app: Any
-    client: httpx.AsyncClient
-    keys: dict[str, str] = field(default_factory=dict)  # role -> key of this department
-
-    def headers(self, role: str = "contributor", person: str | None = None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.keys[role]}"}
-        return {**headers, "X-Person-Ref": person} if person else headers
 
 
 @contextlib.asynccontextmanager
@@ -50,20 +35,8 @@ async def running_notifications(
         **{"retry_first_delay_seconds": 0.05, "retry_max_delay_seconds": 0.2, "max_attempts": 3,
            "send_timeout_seconds": 2, "poll_seconds": 0.5, **settings},
     )
-    app = build(config)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications") as client:
-            service = RunningService(department, dsn, app, client)
-            conn = await asyncpg.connect(dsn)
-            try:
-                for role in ROLES:
-                    service.keys[role] = new_key()
-                    await register_key(conn, service.keys[role], department=department, role=role)
-                service.keys["stranger"] = new_key()  # an admin of another department
-                await register_key(conn, service.keys["stranger"], department="elsewhere", role="admin")
-            finally:
-                await conn.close()
-            yield service
+    async with serving(build(config), dsn, department, "http://notifications") as service:
+        yield service
 
 
 class _Collect:

@@ -8,10 +8,11 @@ import orjson
 from services.notifications.consumers import adoptions_group
 from services.notifications.domain import signature_valid
 from shared.events import OutcomeAdopted, encode, new_event
-from shared.events.topics import dlq_topic, topic_name
-from tests.integration.experiments.support import consumer_lag, eventually, publish, read_to_end
+from shared.events.topics import topic_name
 from tests.integration.notifications.support import WebhookReceiver, running_notifications, smtp_server
 from tests.support.events import endorsed, person, submitted
+from tests.support.kafka import consumer_lag, dead_letters, publish
+from tests.support.waiting import at_least, eventually
 
 HOOK_SECRET = "whsec-0123456789abcdef"
 
@@ -155,13 +156,8 @@ async def test_poison_events_are_dead_lettered_and_the_next_event_is_still_deliv
         foreign = encode(submitted("elsewhere"))._replace(topic=ideas)  # department mismatch
         await publish(kafka_bootstrap, poison, foreign, good)
         await eventually(lambda: settled(service, 1), what="the good event delivered")
-        letters = await eventually(lambda: _dead_letters(kafka_bootstrap, ideas, 2), what="two dead letters")
+        letters = await eventually(lambda: at_least(dead_letters(kafka_bootstrap, "notifications", ideas), 2),
+                                   what="two dead letters")
         assert sorted(dict(r.headers)["dlq_error_class"].decode() for r in letters) == sorted(
             ["MalformedEvent", "DepartmentMismatch"])
         assert [orjson.loads(r.body)["id"] for r in receiver.requests] == [str(good.id)]
-
-
-async def _dead_letters(kafka_bootstrap, original_topic, count):
-    letters = [r for r in await read_to_end(kafka_bootstrap, dlq_topic("notifications"))
-               if dict(r.headers).get("dlq_original_topic") == original_topic.encode()]
-    return letters if len(letters) >= count else None

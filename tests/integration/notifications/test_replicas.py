@@ -3,9 +3,10 @@
 import collections
 import contextlib
 
-from tests.integration.experiments.support import eventually, publish
 from tests.integration.notifications.support import WebhookReceiver, running_notifications, smtp_server
 from tests.support.events import submitted
+from tests.support.kafka import publish
+from tests.support.waiting import eventually
 
 
 async def test_two_replicas_deliver_every_delivery_exactly_once(kafka_bootstrap, new_database, department):

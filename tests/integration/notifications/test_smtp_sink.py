@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.experiments.support import eventually
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 

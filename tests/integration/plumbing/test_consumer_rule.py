@@ -20,14 +20,11 @@ from services.experiments.consumers import IDEAS_CONSUMER, ideas_group
 from shared.consumer import RETRIES
 from shared.events import encode
 from shared.events.topics import topic_name
-from tests.integration.experiments.support import (
-    consumer_lag,
-    dead_letters_from,
-    eventually,
-    fetchval,
-    running_experiments,
-)
+from tests.integration.experiments.support import running_experiments
+from tests.support.db import fetchval
 from tests.support.events import backed
+from tests.support.kafka import consumer_lag, dead_letters
+from tests.support.waiting import at_least, eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -56,7 +53,7 @@ async def test_malformed_and_unknown_events_are_dead_lettered_and_the_hundred_af
     async with running_experiments(kafka_bootstrap, dsn, department):
         await _send_to_partition_zero(kafka_bootstrap, [malformed, unknown, *valid])
         await eventually(lambda: fetchval(dsn, "SELECT count(*) = 100 FROM experiments"), what="100 experiments")
-        letters = await eventually(lambda: _at_least(dead_letters_from(kafka_bootstrap, topic), 2),
+        letters = await eventually(lambda: at_least(dead_letters(kafka_bootstrap, "experiments", topic), 2),
                                    what="two dead letters")
         await eventually(lambda: _zero(consumer_lag(kafka_bootstrap, ideas_group(department), topic)),
                          what="consumer lag zero")
@@ -68,11 +65,6 @@ async def test_malformed_and_unknown_events_are_dead_lettered_and_the_hundred_af
     assert b"idea.teleported" in second["dlq_reason"]
     assert second["dlq_original_topic"] == topic.encode() and second["dlq_original_partition"] == b"0"
     assert await fetchval(dsn, "SELECT count(*) FROM inbox WHERE consumer = $1", IDEAS_CONSUMER) == 100
-
-
-async def _at_least(records_coroutine, count):
-    records = await records_coroutine
-    return records if len(records) >= count else None
 
 
 async def _zero(lag_coroutine):
@@ -155,7 +147,7 @@ async def test_a_database_outage_mid_stream_loses_nothing_repeats_nothing_and_de
         listed = (await service.client.get("/v1/experiments?limit=200", headers=service.headers("viewer"))).json()
     assert sorted(e["idea_id"] for e in listed["items"]) == sorted(str(e.data.idea_id) for e in before + during)
     assert await fetchval(dsn, "SELECT count(*) FROM inbox WHERE consumer = $1", IDEAS_CONSUMER) == 200
-    assert await dead_letters_from(kafka_bootstrap, topic) == []
+    assert await dead_letters(kafka_bootstrap, "experiments", topic) == []
 
 
 async def _async(value):
