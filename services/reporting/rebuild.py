@@ -66,7 +66,8 @@ class Rebuild:
         conn = await asyncpg.connect(s.database_url)
         consumer = AIOKafkaConsumer(bootstrap_servers=s.kafka_bootstrap_servers, group_id=None,
                                     enable_auto_commit=False, auto_offset_reset="earliest",
-                                    max_partition_fetch_bytes=1048576, fetch_max_bytes=8 * 1048576)
+                                    max_partition_fetch_bytes=1048576, fetch_max_bytes=8 * 1048576,
+                                    **s.kafka_client_options())
         self.progress.started = time.monotonic()
         try:
             await self._fresh_schema(conn)
