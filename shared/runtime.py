@@ -118,10 +118,13 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     return app
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Runs the app until SIGTERM or SIGINT, then stops gracefully."""
+def serve(factory: str, settings: ServiceSettings) -> None:
+    """Runs the app that `factory` ("module:function", called without arguments) builds, in
+    `settings.http_workers` processes, until SIGTERM or SIGINT; then stops gracefully."""
     uvicorn.run(
-        app,
+        factory,
+        factory=True,
+        workers=settings.http_workers if settings.http_workers > 1 else None,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    # Worker processes of one replica: each has its own pool, relay and consumers.
+    http_workers: int = Field(default=1, ge=1, le=64)
     # How long a graceful stop may take before in-flight work is abandoned.
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
 

@@ -51,4 +51,4 @@ def build(settings: ExperimentsSettings | None = None, *, clock: Clock | None = 
 
 def main() -> None:
     settings = ExperimentsSettings()
-    serve(build(settings), settings)
+    serve("services.experiments.main:build", settings)

@@ -24,4 +24,4 @@ def build(settings: IdeasSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = IdeasSettings()
-    serve(build(settings), settings)
+    serve("services.ideas.main:build", settings)

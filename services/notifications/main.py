@@ -37,4 +37,4 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = NotificationsSettings()
-    serve(build(settings), settings)
+    serve("services.notifications.main:build", settings)

@@ -45,4 +45,4 @@ def tune_gc() -> None:
 def main() -> None:
     tune_gc()
     settings = ReportingSettings()
-    serve(build(settings), settings)
+    serve("services.reporting.main:build", settings)
