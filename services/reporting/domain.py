@@ -101,8 +101,10 @@ class Changes:
         return row
 
     def participant(self, event: Event, pseudonym: str) -> None:
-        key = (event.department, pseudonym)
-        self.participants[key] = _earliest(self.participants.get(key), event.time)
+        key, at = (event.department, pseudonym), event.time
+        seen = self.participants.get(key)
+        if seen is None or at < seen:
+            self.participants[key] = at
 
 
 def _text(value: str) -> str:
@@ -250,14 +252,18 @@ def project(events: Iterable[Event]) -> Changes:
     """The rows a batch of fresh (already de-duplicated) events changes."""
     changes = Changes()
     departments = changes.departments
+    projections = PROJECTIONS
     for event in events:
+        at = event.time
         row = departments.get(event.department)
         if row is None:
-            row = departments[event.department] = DepartmentRow()
+            row = departments[event.department] = DepartmentRow(0, at, at)
+        elif at < row.first_event_at:
+            row.first_event_at = at
+        elif at > row.last_event_at:
+            row.last_event_at = at
         row.events += 1
-        row.first_event_at = _earliest(row.first_event_at, event.time)
-        row.last_event_at = event.time if row.last_event_at is None else max(row.last_event_at, event.time)
-        projection = PROJECTIONS.get(event.type)
+        projection = projections.get(event.type)
         if projection is None:
             changes.ignored += 1
         else:
