@@ -22,7 +22,8 @@ fetch() {
   command -v mvn >/dev/null || die "maven is not installed (it fetches Kafka's jars): apt-get install -y maven"
   say "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
   rm -rf "$LIBS"; mkdir -p "$LIBS"
-  if ! mvn -B -q -f "$ROOT/deploy/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+  # KAFKA_MAVEN_SETTINGS: a Maven settings file, e.g. one naming a mirror of Maven Central.
+  if ! mvn -B -q ${KAFKA_MAVEN_SETTINGS:+-s "$KAFKA_MAVEN_SETTINGS"} -f "$ROOT/deploy/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
         dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" \
         >"$LOG_DIR/kafka-fetch.log" 2>&1; then
     rm -rf "$LIBS"
@@ -70,9 +71,11 @@ logger.apache.level = INFO
 PROPS
 }
 
-# One real metadata request: the broker lists its topics.
+# One real metadata request: the broker lists its topics (giving up after a few seconds).
 answers_metadata() {
-  java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$1" --list >/dev/null 2>&1
+  local config=$RUN_DIR/kafka-tool.properties
+  printf 'request.timeout.ms=4000\ndefault.api.timeout.ms=6000\n' >"$config"
+  java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$1" --command-config "$config" --list >/dev/null 2>&1
 }
 
 start() {
@@ -111,7 +114,7 @@ start() {
     port_open "$KAFKA_PORT" && break
     sleep 0.1
   done
-  if ! port_open "$KAFKA_PORT" || ! answers_metadata "$BOOTSTRAP"; then
+  if ! port_open "$KAFKA_PORT" || ! { answers_metadata "$BOOTSTRAP" || answers_metadata "$BOOTSTRAP" || answers_metadata "$BOOTSTRAP"; }; then
     stop_pid kafka 10
     die "kafka: the broker did not answer metadata requests at $BOOTSTRAP within two minutes; read $LOG"
   fi

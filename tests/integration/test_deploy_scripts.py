@@ -1,0 +1,79 @@
+"""The deploy scripts fail clearly: one line naming what they tried, the port or the log to
+read, a non-zero exit, and nothing left half-running. Each test uses its own run and cache
+directories and its own ports, so the broker and database the other tests use are untouched."""
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_JARS = ROOT / ".cache"  # fetched by the install step
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _script(name: str, command: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "INNOVATION_RUN_DIR": str(tmp_path / "run"), **env}
+    return subprocess.run(["bash", str(ROOT / "deploy" / name), command], env=environment,
+                          capture_output=True, text=True, timeout=240)
+
+
+@pytest.fixture
+def occupied_port():
+    """A port something else listens on."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def _java_processes_with(marker: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "kafka.Kafka" in line and marker in line]
+
+
+def test_kafka_jars_unreachable_stops_with_one_clear_line(tmp_path):
+    settings = tmp_path / "settings.xml"
+    settings.write_text(f"""<settings><localRepository>{tmp_path / "m2"}</localRepository>
+      <mirrors><mirror><id>nowhere</id><mirrorOf>*</mirrorOf><url>http://127.0.0.1:9/maven2</url></mirror></mirrors>
+    </settings>""")
+    result = _script("kafka.sh", "fetch", tmp_path, INNOVATION_CACHE_DIR=str(tmp_path / "cache"),
+                     KAFKA_MAVEN_SETTINGS=str(settings))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: could not fetch org.apache.kafka:kafka_2.13:")
+    assert "Maven Central" in lines[-1] and "kafka-fetch.log" in lines[-1]
+    assert "Exception" not in result.stderr and "\tat " not in result.stderr
+    assert not (tmp_path / "cache" / "kafka-4.1.1" / "libs").exists()  # no half-fetched jars are kept
+
+
+def test_kafka_refuses_a_port_in_use_naming_it(tmp_path, occupied_port):
+    result = _script("kafka.sh", "start", tmp_path, KAFKA_PORT=str(occupied_port),
+                     KAFKA_CONTROLLER_PORT=str(_free_port()))
+    assert result.returncode != 0
+    assert f"port {occupied_port} for Kafka is already in use" in result.stderr
+    assert not _java_processes_with(str(tmp_path))
+
+
+def test_a_broker_that_dies_on_start_names_its_log_and_leaves_nothing_running(tmp_path):
+    result = _script("kafka.sh", "start", tmp_path, KAFKA_PORT=str(_free_port()),
+                     KAFKA_CONTROLLER_PORT=str(_free_port()), KAFKA_HEAP="not-a-size")
+    assert result.returncode != 0
+    assert "exited during start-up" in result.stderr and str(tmp_path / "run" / "logs" / "kafka.log") in result.stderr
+    assert not _java_processes_with(str(tmp_path))
+    assert not (tmp_path / "run" / "pids" / "kafka.pid").exists()
+
+
+def test_postgres_refuses_a_port_in_use_that_is_not_a_usable_server(tmp_path, occupied_port):
+    result = _script("postgres.sh", "start", tmp_path, PG_PORT=str(occupied_port),
+                     PG_DATA_HOME=str(tmp_path / "pg"))
+    assert result.returncode != 0
+    assert f"port {occupied_port} for PostgreSQL is already in use" in result.stderr
+    assert not (tmp_path / "pg" / "data" / "postmaster.pid").exists()
