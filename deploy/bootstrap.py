@@ -58,9 +58,9 @@ def demo_keys(path: Path, departments: list[str]) -> dict[str, dict[str, str]]:
 
 
 async def register_keys(server: str, departments: list[str], keys: dict[str, dict[str, str]]) -> None:
-    databases = [f"{s}_{d.replace('-', '_')}" for d in departments for s in DEPARTMENT_SERVICES] + ["reporting"]
-    for database in databases:
-        dsn = f"{server}/{database}"
+    dsns = [f"{server}/{s}_{d.replace('-', '_')}" for d in departments for s in DEPARTMENT_SERVICES]
+    dsns.append(os.environ.get("REPORTING_DATABASE_URL", f"{server}/reporting"))
+    for dsn in dsns:
         await prepare_database(dsn, {"shared": SHARED_MIGRATIONS})
         conn = await asyncpg.connect(dsn)
         try:

@@ -56,6 +56,7 @@ test_tools() {
 
 apt_install java openjdk-17-jre-headless
 apt_install mvn maven
+apt_install jq jq  # the start message's example reads the demo keys with it
 python_env
 bash "$ROOT/deploy/kafka.sh" fetch
 bash "$ROOT/deploy/postgres.sh" install

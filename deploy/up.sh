@@ -5,6 +5,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEPARTMENTS=${INNOVATION_DEMO_DEPARTMENTS:-"dwp hmrc"}
+PORT_BASE=${INNOVATION_PORT_BASE:-8000}  # reporting; the n-th department's services at +10n+1..3
+export SMTP_SINK_SMTP_PORT=${SMTP_SINK_SMTP_PORT:-1025} SMTP_SINK_HTTP_PORT=${SMTP_SINK_HTTP_PORT:-8025}
+export NOTIFICATIONS_SMTP_PORT=$SMTP_SINK_SMTP_PORT
 export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 
 bash "$ROOT/deploy/install.sh"
@@ -49,13 +52,13 @@ undo_on_failure() {
   exit "$code"
 }
 trap undo_on_failure EXIT
-start_process smtp-sink 1025 "$PYTHON" deploy/smtp_sink.py
-start_process reporting 8000 env HTTP_PORT=8000 "$PYTHON" -m services.reporting
-started+=("reporting:8000")
+start_process smtp-sink "$SMTP_SINK_SMTP_PORT" "$PYTHON" deploy/smtp_sink.py
+start_process reporting "$PORT_BASE" env HTTP_PORT="$PORT_BASE" "$PYTHON" -m services.reporting
+started+=("reporting:$PORT_BASE")
 offset=0
 for dept in $DEPARTMENTS; do
   for service in ideas experiments notifications; do
-    port=$((8000 + offset + PORTS[$service]))
+    port=$((PORT_BASE + offset + PORTS[$service]))
     start_process "$service-$dept" "$port" env INNOVATION_DEPARTMENT="$dept" HTTP_PORT="$port" \
       INNOVATION_PSEUDONYM_SECRET="${INNOVATION_PSEUDONYM_SECRET:-demo-secret-$dept}" "$PYTHON" -m "services.$service"
     started+=("$service-$dept:$port")
@@ -70,18 +73,25 @@ if [ "${INNOVATION_SIMULATOR:-on}" = on ]; then
   start_process simulator - "$PYTHON" deploy/simulator.py --departments "$SIMULATED" --rate "${INNOVATION_SIMULATOR_RATE:-5}"
 fi
 
-cat <<MSG
-
-The innovation network is running.
-  dashboard (central reporting)   http://127.0.0.1:8000/
-  dwp:  ideas :8001  experiments :8002  notifications :8003
-  hmrc: ideas :8011  experiments :8012  notifications :8013
-  API docs                        http://127.0.0.1:8001/docs (each service: /docs, /openapi.json)
+first=${DEPARTMENTS%% *}
+{
+  echo
+  echo "The innovation network is running."
+  echo "  dashboard (central reporting)   http://127.0.0.1:$PORT_BASE/"
+  offset=0
+  for dept in $DEPARTMENTS; do
+    printf '  %-6s ideas :%s  experiments :%s  notifications :%s\n' "$dept:" \
+      $((PORT_BASE + offset + 1)) $((PORT_BASE + offset + 2)) $((PORT_BASE + offset + 3))
+    offset=$((offset + 10))
+  done
+  cat <<MSG
+  API docs                        http://127.0.0.1:$((PORT_BASE + 1))/docs (each service: /docs, /openapi.json)
+  emails (SMTP sink)              http://127.0.0.1:$SMTP_SINK_HTTP_PORT/  (SMTP on :$SMTP_SINK_SMTP_PORT)
   demo API keys                   $RUN_DIR/demo-keys.json
   logs                            $LOG_DIR/
-  emails (SMTP sink)              http://127.0.0.1:8025/  (SMTP on :1025)
-  Kafka 127.0.0.1:9092, PostgreSQL 127.0.0.1:5432 (innovation/innovation)
-Try:  curl -H "Authorization: Bearer \$(jq -r .dwp.contributor $RUN_DIR/demo-keys.json)" -H 'X-Person-Ref: me' \\
-        -H 'Content-Type: application/json' -d '{"title":"Fewer forms","problem":"...","proposal":"..."}' http://127.0.0.1:8001/v1/ideas
+  Kafka $KAFKA_BOOTSTRAP_SERVERS, PostgreSQL 127.0.0.1:5432 (innovation/innovation)
+Try:  curl -H "Authorization: Bearer \$(jq -r .$first.contributor $RUN_DIR/demo-keys.json)" -H 'X-Person-Ref: me' \\
+        -H 'Content-Type: application/json' -d '{"title":"Fewer forms","problem":"...","proposal":"..."}' http://127.0.0.1:$((PORT_BASE + 1))/v1/ideas
 Stop everything with: make down
 MSG
+}

@@ -1,0 +1,95 @@
+"""`make up` as a newcomer runs it: everything comes up ready, a second run changes nothing,
+and `make down` leaves no process behind. The run gets its own run directory, ports, demo
+departments, reporting database and consumer group, so a `make up` already running on the
+machine, and the broker and database the other tests use, are left alone."""
+
+import json
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.support.kafka import create_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_block(size: int) -> int:
+    """The first port of `size` consecutive free ports."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1] - size
+        if base > 1024 and not any(_open(p) for p in range(base, base + size)):
+            return base
+    raise AssertionError("no block of free ports")
+
+
+def _open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ROOT / "deploy" / script)], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_url, new_database):
+    tag = uuid.uuid4().hex[:6]
+    departments = [f"up{tag}a", f"up{tag}b"]
+    base = _free_block(25)
+    env = {
+        **os.environ,
+        "INNOVATION_RUN_DIR": str(tmp_path / "run"),
+        "INNOVATION_PORT_BASE": str(base),
+        "SMTP_SINK_SMTP_PORT": str(base + 21), "SMTP_SINK_HTTP_PORT": str(base + 22),
+        "INNOVATION_DEMO_DEPARTMENTS": " ".join(departments),
+        "INNOVATION_SIMULATED_DEPARTMENTS": f"up{tag}sim", "INNOVATION_SIMULATOR_RATE": "2",
+        "REPORTING_DATABASE_URL": await new_database("reporting"),
+        "REPORTING_GROUP_ID": f"reporting-up{tag}",
+        "REPORTING_TOPIC_PATTERN": rf"^innovation\.up{tag}[a-z]+\.(ideas|experiments|outcomes)\.v1$",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+    }
+    ports = [base] + [base + 10 * n + k for n in range(2) for k in (1, 2, 3)]
+    pid_dir = tmp_path / "run" / "pids"
+    await create_topics(kafka_bootstrap, *(f"innovation.up{tag}sim.{s}.v1" for s in ("ideas", "experiments", "outcomes")))
+    try:
+        first = _run("up.sh", env)
+        assert first.returncode == 0, first.stderr[-2000:]
+        async with httpx.AsyncClient() as client:
+            for port in ports:
+                ready = await client.get(f"http://127.0.0.1:{port}/readyz")
+                assert ready.status_code == 200 and ready.json()["status"] == "ready", (port, ready.text)
+            keys = json.loads((tmp_path / "run" / "demo-keys.json").read_text())
+            assert set(keys) == set(departments)
+            assert all(set(by_role) == {"contributor", "reviewer", "admin", "viewer"} for by_role in keys.values())
+            submitted = await client.post(
+                f"http://127.0.0.1:{base + 1}/v1/ideas",
+                headers={"Authorization": f"Bearer {keys[departments[0]]['contributor']}", "X-Person-Ref": "newcomer"},
+                json={"title": "Fewer forms", "problem": "Too many forms.", "proposal": "Merge them."},
+            )
+            assert submitted.status_code == 201, submitted.text
+        pids = {p.stem: int(p.read_text()) for p in pid_dir.glob("*.pid")}
+        assert {"reporting", "smtp-sink", "simulator", f"ideas-{departments[1]}"} <= set(pids)
+
+        second = _run("up.sh", env)
+        assert second.returncode == 0, second.stderr[-2000:]
+        assert {p.stem: int(p.read_text()) for p in pid_dir.glob("*.pid")} == pids
+        assert all(_alive(pid) for pid in pids.values())
+    finally:
+        down = _run("down.sh", env)
+    assert down.returncode == 0, down.stderr[-2000:]
+    assert not [name for name, pid in pids.items() if _alive(pid)]
+    assert not [port for port in ports if _open(port)]
+    assert not list(pid_dir.glob("*.pid"))
