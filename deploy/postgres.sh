@@ -31,6 +31,7 @@ data_home() {
   local dir=${PG_DATA_HOME:-$RUN_DIR/postgres}
   mkdir -p "$dir"
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir"; then
+    [ -z "${PG_DATA_HOME:-}" ] || die "postgres: the postgres user cannot enter PG_DATA_HOME=$dir; choose a directory it can reach"
     # The checkout sits where the postgres user may not enter: keep the data elsewhere.
     dir=/var/tmp/innovation-postgres-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)
     mkdir -p "$dir"

@@ -3,8 +3,10 @@ read, a non-zero exit, and nothing left half-running. Each test uses its own run
 directories and its own ports, so the broker and database the other tests use are untouched."""
 
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -71,9 +73,17 @@ def test_a_broker_that_dies_on_start_names_its_log_and_leaves_nothing_running(tm
     assert not (tmp_path / "run" / "pids" / "kafka.pid").exists()
 
 
-def test_postgres_refuses_a_port_in_use_that_is_not_a_usable_server(tmp_path, occupied_port):
-    result = _script("postgres.sh", "start", tmp_path, PG_PORT=str(occupied_port),
-                     PG_DATA_HOME=str(tmp_path / "pg"))
+@pytest.fixture
+def reachable_dir():
+    """A directory the postgres user may enter (pytest's own temporary directories are private)."""
+    path = Path(tempfile.mkdtemp(prefix="deploy-test-", dir="/var/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_postgres_refuses_a_port_in_use_that_is_not_a_usable_server(tmp_path, occupied_port, reachable_dir):
+    result = _script("postgres.sh", "start", tmp_path, PG_PORT=str(occupied_port), PG_DATA_HOME=str(reachable_dir))
     assert result.returncode != 0
     assert f"port {occupied_port} for PostgreSQL is already in use" in result.stderr
-    assert not (tmp_path / "pg" / "data" / "postmaster.pid").exists()
+    assert not (reachable_dir / "data" / "postmaster.pid").exists()
