@@ -10,8 +10,10 @@ import pytest
 from shared.db import SHARED_MIGRATIONS, prepare_database
 from shared.events import decode
 from shared.outbox import OutboxRelay, enqueue, new_producer
+from tests.support.db import fetchval
 from tests.support.events import endorsed, submitted
 from tests.support.kafka import create_topics, read_records
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -21,19 +23,8 @@ async def outbox_db(new_database):
     return dsn
 
 
-async def _unsent(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-    finally:
-        await conn.close()
-
-
-async def _wait_drained(dsn: str, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while await _unsent(dsn):
-        assert asyncio.get_running_loop().time() < deadline, "the outbox did not drain"
-        await asyncio.sleep(0.1)
+async def _drained(dsn: str) -> bool:
+    return await fetchval(dsn, "SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL")
 
 
 def _events_for(department: str, ideas: int, endorsements: int):
@@ -65,7 +56,7 @@ async def test_relay_publishes_committed_rows_in_order_per_idea(kafka_bootstrap,
     relay = OutboxRelay(outbox_db, producer)
     task = asyncio.create_task(relay.run())
     try:
-        await _wait_drained(outbox_db)
+        await eventually(lambda: _drained(outbox_db), timeout=30, what="the outbox to drain")
         records = await read_records(kafka_bootstrap, topic, count=len(events))
     finally:
         await relay.stop()
