@@ -83,8 +83,8 @@ class Experiments:
     async def idea_withdrawn(self, conn: asyncpg.Connection, event: Event[IdeaWithdrawn]) -> None:
         experiment = await repository.get_by_idea(conn, event.data.idea_id, for_update=True)
         if experiment is None:
-            raise Rejected(f"idea {event.data.idea_id} has no experiment here: it was never backed",
-                           error_class="UnknownIdea")
+            # The usual case: an idea can only be withdrawn before it is backed, so it never had an experiment.
+            return
         if experiment.idea_withdrawn():
             await self._save(conn, experiment, causation=str(event.id))
         else:

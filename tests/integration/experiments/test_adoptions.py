@@ -61,16 +61,19 @@ async def test_an_unknown_outcome_cannot_be_adopted(kafka_bootstrap, new_databas
             "origin_department": origin, "origin_outcome_id": str(uuid.uuid4())})
         wrong_department = await service.client.post("/v1/adoptions", headers=h, json={
             "origin_department": "hmrc", "origin_outcome_id": str(known.data.outcome_id)})
+        never_published = await service.client.post("/v1/adoptions", headers=h, json={
+            "origin_department": f"{department}n", "origin_outcome_id": str(known.data.outcome_id)})
         own = await service.client.post("/v1/adoptions", headers=h, json={
             "origin_department": department, "origin_outcome_id": str(known.data.outcome_id)})
         contributor = await service.client.post("/v1/adoptions", headers=service.headers("contributor"), json={
             "origin_department": origin, "origin_outcome_id": str(known.data.outcome_id)})
         hostile = await service.client.post("/v1/adoptions", headers=h, json={
             "origin_department": "x'; DROP TABLE adoptions;--", "origin_outcome_id": str(known.data.outcome_id)})
-    for refused in (unknown, wrong_department):
+    for refused in (unknown, wrong_department, never_published):
         assert refused.status_code == 404
         assert "no recorded outcome" in refused.json()["error"]
         assert refused.json()["detail"] == [{"field": "origin_outcome_id", "rule": "a recorded outcome"}]
+    assert f"from department {department}n" in never_published.json()["error"]
     assert own.status_code == 422 and own.json()["detail"][0]["field"] == "origin_department"
     assert contributor.status_code == 403
     assert hostile.status_code == 422 and hostile.json()["detail"][0]["field"] == "origin_department"
