@@ -49,7 +49,10 @@ DEFINITIONS: dict[str, str] = {
     "benefits.hours_saved_per_year": "Sum of hours saved per year claimed in recorded outcomes.",
     "benefits.people_affected": "Sum of people affected claimed in recorded outcomes.",
     "adoptions_made": "outcome.adopted events published by the department (it adopted another department's "
-                      "outcome); across government: all adoptions.",
+                      "outcome); across government: all adoptions. Like every adoption figure, it counts only "
+                      "adoptions of an outcome whose outcome.recorded has been seen: one naming an outcome (or a "
+                      "department) never heard of is left out until that outcome arrives, and never invents a "
+                      "department or a link.",
     "adoptions_of_its_outcomes": "Adoptions elsewhere of the department's outcomes (adoptions naming it as origin).",
     "funnel.<stage>": "Ideas raised that reached each stage: raised; shortlisted (shortlisted or backed); backed; "
                       "experiment (at least one experiment planned for the idea); outcome (at least one outcome "
@@ -63,7 +66,7 @@ DEFINITIONS: dict[str, str] = {
     "themes": "Per theme: ideas raised carrying it, how many are backed, and how many departments raised one.",
     "campaigns": "Per campaign: ideas raised for it and how many are backed.",
     "timeseries": "Per ISO week (Monday, UTC) of the event time: ideas raised, endorsements, experiments planned, "
-                  "outcomes recorded, adoptions made.",
+                  "outcomes recorded, adoptions made (counted as in `adoptions_made`).",
 }
 
 _SCOPE = "coalesce(department, 'all') AS scope"
@@ -104,12 +107,19 @@ FROM outcomes {_BY_DEPT}"""
 
 _LEARNINGS = f"SELECT {_SCOPE}, count(*) AS learnings FROM learnings {_BY_DEPT}"
 
-_ADOPTIONS_MADE = """
-SELECT coalesce(adopting_department, 'all') AS scope, count(*) AS adoptions_made
-FROM adoptions GROUP BY GROUPING SETS ((adopting_department), ())"""
+# The adoptions the figures count: those of an outcome seen recorded. Streams are read in parallel (and a
+# rebuild replays them in any interleaving), so an adoption may arrive before the outcome it names: it is
+# stored, and counts from the moment the outcome is there. One naming an outcome never recorded never counts.
+_ADOPTIONS = """(SELECT * FROM adoptions a WHERE EXISTS (
+    SELECT FROM outcomes o WHERE o.department = a.origin_department AND o.outcome_id = a.origin_outcome_id))"""
 
-_ADOPTIONS_OF = """
-SELECT origin_department AS scope, count(*) AS adoptions_of_its_outcomes FROM adoptions GROUP BY origin_department"""
+_ADOPTIONS_MADE = f"""
+SELECT coalesce(adopting_department, 'all') AS scope, count(*) AS adoptions_made
+FROM {_ADOPTIONS} AS a GROUP BY GROUPING SETS ((adopting_department), ())"""
+
+_ADOPTIONS_OF = f"""
+SELECT origin_department AS scope, count(*) AS adoptions_of_its_outcomes FROM {_ADOPTIONS} AS a
+GROUP BY origin_department"""
 
 _DAYS = "extract(epoch FROM ({b} - {a})) / 86400.0"
 _STAGE_TIMES = ("submitted_at", "shortlisted_at", "backed_at", "experiment_at", "outcome_at")
@@ -221,8 +231,8 @@ async def all_figures(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
 
 async def adoption_links(conn: asyncpg.Connection, department: str | None = None) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        """SELECT origin_department, adopting_department, count(*) AS adoptions, max(adopted_at) AS latest
-           FROM adoptions WHERE $1::text IS NULL OR $1 IN (origin_department, adopting_department)
+        f"""SELECT origin_department, adopting_department, count(*) AS adoptions, max(adopted_at) AS latest
+           FROM {_ADOPTIONS} AS a WHERE $1::text IS NULL OR $1 IN (origin_department, adopting_department)
            GROUP BY 1, 2 ORDER BY adoptions DESC, 1, 2""", department)
     return [dict(r) for r in rows]
 
@@ -251,12 +261,12 @@ TIMESERIES_METRICS = ("ideas_raised", "endorsements", "experiments_planned", "ou
 
 async def timeseries(conn: asyncpg.Connection, department: str | None = None) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        """WITH x AS (
+        f"""WITH x AS (
              SELECT department, submitted_at AS at, 'ideas_raised' AS metric FROM ideas WHERE submitted_at IS NOT NULL
              UNION ALL SELECT department, endorsed_at, 'endorsements' FROM endorsements
              UNION ALL SELECT department, planned_at, 'experiments_planned' FROM experiments WHERE planned_at IS NOT NULL
              UNION ALL SELECT department, recorded_at, 'outcomes_recorded' FROM outcomes
-             UNION ALL SELECT adopting_department, adopted_at, 'adoptions' FROM adoptions)
+             UNION ALL SELECT adopting_department, adopted_at, 'adoptions' FROM {_ADOPTIONS} AS a)
            SELECT date_trunc('week', at AT TIME ZONE 'UTC')::date AS week, metric, count(*) AS n
            FROM x WHERE $1::text IS NULL OR department = $1 GROUP BY 1, 2 ORDER BY 1""", department)
     weeks: dict[Any, dict[str, Any]] = {}
