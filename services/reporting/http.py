@@ -141,17 +141,29 @@ async def export_csv(request: Request) -> Response:
         row: dict[str, Any] = {"department": scope}
         flatten("", every[scope], row)
         rows.append(row)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["department"], lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(to_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="innovation-figures.csv"'})
 
 
-def _cell(value: Any) -> Any:
-    # A spreadsheet must never read a cell as a formula (CSV injection); department codes and numbers are safe.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """RFC 4180 CSV (CRLF line ends: with a bare LF, Python's writer leaves a CR inside a cell unquoted,
+    and the CR then splits the row), every text cell made spreadsheet-safe."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["department"], lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+# What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list): tab and carriage
+# return too, since some spreadsheets strip them and then read the = or + behind them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet never reads as a formula: text starting like one gets a leading quote.
+    Numbers are left alone (a negative number is not a formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return "" if value is None else value
