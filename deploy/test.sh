@@ -18,4 +18,5 @@ cleanup() { for what in "${started[@]}"; do bash "$ROOT/deploy/$what.sh" stop; d
 trap cleanup EXIT
 
 cd "$ROOT"
+export INNOVATION_DEVELOPMENT_MODE=1  # the local server's password and demo secrets are allowed here
 "$VENV/bin/pytest" "$@"

@@ -9,6 +9,8 @@ PORT_BASE=${INNOVATION_PORT_BASE:-8000}  # reporting; the n-th department's serv
 export SMTP_SINK_SMTP_PORT=${SMTP_SINK_SMTP_PORT:-1025} SMTP_SINK_HTTP_PORT=${SMTP_SINK_HTTP_PORT:-8025}
 export NOTIFICATIONS_SMTP_PORT=$SMTP_SINK_SMTP_PORT
 export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+# A development machine: the services accept the local server's password and the demo secrets.
+export INNOVATION_DEVELOPMENT_MODE=1
 
 bash "$ROOT/deploy/install.sh"
 bash "$ROOT/deploy/kafka.sh" start

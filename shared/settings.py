@@ -7,10 +7,16 @@ creates takes them from `kafka_client_options()` (aiokafka) or `kafka_security()
 
 Each service has its own database: `<SERVICE>_DATABASE_URL` (e.g. `IDEAS_DATABASE_URL`),
 else `DATABASE_URL`, else `<service>_<department>` on the local PostgreSQL server.
+
+The defaults (the local server's password, the pseudonym secret) and the demo values of this
+repository are published. Settings that hold one of them are refused unless
+`INNOVATION_DEVELOPMENT_MODE=1` says this is a development machine (`make up` and the tests set it).
 """
 
+import re
 import ssl
 from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -19,6 +25,31 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.events.topics import validate_department
 
 LOCAL_POSTGRES = "postgresql://innovation:innovation@127.0.0.1:5432"
+DEVELOPMENT_MODE = "INNOVATION_DEVELOPMENT_MODE"
+DEVELOPMENT_PSEUDONYM_SECRET = "local-development-secret"
+
+# Secrets that appear in this repository, its history or its docs: anyone can read them.
+PUBLISHED_SECRETS = frozenset({"innovation", DEVELOPMENT_PSEUDONYM_SECRET, "demo-admin-kafka-password", "demo-reporting-kafka"})
+# The per-department demo values: demo-<dept>-<service>-kafka, demo-pseudonym-secret-<dept>, demo-secret-<dept>.
+_PUBLISHED_FAMILIES = re.compile(r"demo-[a-z0-9-]+-(ideas|experiments|notifications)-kafka|demo-(pseudonym-)?secret-[a-z0-9-]+")
+
+
+def is_published(secret: str) -> bool:
+    return secret in PUBLISHED_SECRETS or _PUBLISHED_FAMILIES.fullmatch(secret) is not None
+
+
+def dsn_password(dsn: str) -> str | None:
+    """The password of a PostgreSQL URL, in its user-info or its `password` parameter."""
+    parts = urlsplit(dsn)
+    if parts.password is not None:
+        return unquote(parts.password)
+    given = parse_qs(parts.query).get("password")
+    return given[0] if given else None
+
+
+class PublishedSecretError(SystemExit):
+    """Settings hold a published secret outside development mode. A SystemExit, so that a service or
+    a command stops with this message alone (no traceback, and never the secrets' values)."""
 
 
 def database_url_field(service: str):
@@ -42,6 +73,8 @@ class ServiceSettings(BaseSettings):
     http_workers: int = Field(default=1, ge=1, le=64)
     # How long a graceful stop may take before in-flight work is abandoned.
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+    # Allows the published defaults and demo secrets: for a development machine only.
+    development_mode: bool = Field(default=False, validation_alias=AliasChoices(DEVELOPMENT_MODE, "development_mode"))
 
     def local_database(self) -> str:
         return self.service
@@ -59,6 +92,25 @@ class ServiceSettings(BaseSettings):
                 f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
             )
         return self
+
+    @model_validator(mode="after")
+    def _no_published_secrets(self):
+        if not self.development_mode and (names := self.settings_with_published_secrets()):
+            raise PublishedSecretError(
+                f"refusing to start: published development or demo secrets in {', '.join(names)}. "
+                f"Set these to secrets of your own, or set {DEVELOPMENT_MODE}=1 on a development machine only."
+            )
+        return self
+
+    def settings_with_published_secrets(self) -> list[str]:
+        """The environment variables (as an operator sets them) whose values are published secrets."""
+        names = []
+        password = dsn_password(self.database_url)
+        if password is not None and is_published(password):
+            names.append(f"{self.service.upper()}_DATABASE_URL (its password)")
+        if self.kafka_sasl_password is not None and is_published(self.kafka_sasl_password.get_secret_value()):
+            names.append("KAFKA_SASL_PASSWORD")
+        return names
 
     def kafka_client_options(self) -> dict[str, Any]:
         """Security arguments for an aiokafka client (producer, consumer, admin); empty for PLAINTEXT."""
@@ -88,7 +140,7 @@ class DepartmentSettings(ServiceSettings):
 
     department: str = Field(default="dwp", validation_alias=AliasChoices("INNOVATION_DEPARTMENT", "department"))
     pseudonym_secret: str = Field(
-        default="local-development-secret",
+        default=DEVELOPMENT_PSEUDONYM_SECRET,
         validation_alias=AliasChoices("INNOVATION_PSEUDONYM_SECRET", "pseudonym_secret"),
         min_length=8,
     )
@@ -97,6 +149,10 @@ class DepartmentSettings(ServiceSettings):
     @classmethod
     def _known_shape(cls, value: str) -> str:
         return validate_department(value)
+
+    def settings_with_published_secrets(self) -> list[str]:
+        published = is_published(self.pseudonym_secret)
+        return super().settings_with_published_secrets() + (["INNOVATION_PSEUDONYM_SECRET"] if published else [])
 
     def local_database(self) -> str:
         return f"{self.service}_{self.department.replace('-', '_')}"

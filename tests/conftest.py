@@ -1,6 +1,7 @@
 """Fixtures shared by every test layer: the real broker, the real database server, and
 isolation (a fresh department code, so fresh topics, and fresh databases per test)."""
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -10,6 +11,10 @@ import pytest
 from tests.support import infra
 
 RUN_ID = uuid.uuid4().hex[:6]
+
+# The tests use the local server's published password and the development pseudonym secret; so
+# do the services and scripts they start as processes, which inherit this.
+os.environ["INNOVATION_DEVELOPMENT_MODE"] = "1"
 
 
 @pytest.fixture(scope="session")

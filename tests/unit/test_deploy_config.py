@@ -1,5 +1,6 @@
-"""The container deployment, checked without a container engine: the compose file, the Kafka
-init script (run with recording stand-ins for Kafka's tools) and the settings it feeds."""
+"""The container deployment, checked without a container engine: the compose file, its secrets
+(required, no defaults, a template and a generator), the Kafka init script (run with recording
+stand-ins for Kafka's tools) and the settings it feeds."""
 
 import os
 import re
@@ -15,25 +16,61 @@ from services.ideas.config import IdeasSettings
 from services.notifications.config import NotificationsSettings
 from services.reporting.config import ReportingSettings
 from shared.events.topics import STREAMS, dlq_topic, topic_name
+from shared.settings import DEVELOPMENT_MODE, PublishedSecretError, is_published
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 INIT_SCRIPT = ROOT / "deploy" / "compose" / "kafka-init.sh"
+NEW_ENV = ROOT / "deploy" / "compose" / "new-env.sh"
+ENV_EXAMPLE = ROOT / ".env.example"
 DEPARTMENTS = ("dwp", "hmrc")
 SETTINGS = {"ideas": IdeasSettings, "experiments": ExperimentsSettings,
             "notifications": NotificationsSettings, "reporting": ReportingSettings}
 PORTS = {"reporting": 8000, "ideas-dwp": 8001, "experiments-dwp": 8002, "notifications-dwp": 8003,
          "ideas-hmrc": 8011, "experiments-hmrc": 8012, "notifications-hmrc": 8013}
 INIT_ENV = {k: str(v) for k, v in COMPOSE["services"]["init"]["environment"].items()}
+# What the repository's docker-compose.yml fell back to before it required a .env: published.
+OLD_DEMO_VALUES = {
+    "KAFKA_ADMIN_PASSWORD": "demo-admin-kafka-password", "POSTGRES_PASSWORD": "innovation",
+    "KAFKA_PASSWORD_REPORTING": "demo-reporting-kafka",
+    **{f"KAFKA_PASSWORD_{d.upper()}_{s.upper()}": f"demo-{d}-{s}-kafka"
+       for d in DEPARTMENTS for s in ("ideas", "experiments", "notifications")},
+    **{f"PSEUDONYM_SECRET_{d.upper()}": f"demo-pseudonym-secret-{d}" for d in DEPARTMENTS},
+}
+INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+REQUIRED = re.compile(r"([A-Z][A-Z0-9_]*):\?(.*)")
 
 
-def resolve(value: str) -> str:
-    """Compose's `${NAME:-default}` with NAME unset."""
-    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
+class MissingVariable(Exception):
+    pass
+
+
+def resolve(value, env: dict[str, str]) -> str:
+    """Compose's interpolation of `${NAME:?message}`: the value from `env`, or the message when unset or empty."""
+    def one(match: re.Match) -> str:
+        name, message = REQUIRED.fullmatch(match.group(1)).groups()
+        if not env.get(name):
+            raise MissingVariable(message)
+        return env[name]
+    return INTERPOLATION.sub(one, str(value))
+
+
+def env_file(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
 
 
 @pytest.fixture(scope="module")
-def init_calls(tmp_path_factory) -> list[list[str]]:
+def dot_env(tmp_path_factory) -> dict[str, str]:
+    """A .env as an operator makes it: `deploy/compose/new-env.sh`."""
+    path = tmp_path_factory.mktemp("compose") / ".env"
+    subprocess.run(["bash", str(NEW_ENV), str(path)], check=True, capture_output=True, timeout=60)
+    return env_file(path)
+
+
+@pytest.fixture(scope="module")
+def init_calls(tmp_path_factory, dot_env) -> list[list[str]]:
     """Runs kafka-init.sh with stand-ins for Kafka's tools that record their arguments."""
     bin_dir = tmp_path_factory.mktemp("kafka-bin")
     log = bin_dir / "calls"
@@ -41,7 +78,7 @@ def init_calls(tmp_path_factory) -> list[list[str]]:
         stand_in = bin_dir / tool
         stand_in.write_text(f'#!/bin/sh\n{{ printf "%s" "{tool}"; for a in "$@"; do printf "\\t%s" "$a"; done; echo; }} >>"{log}"\n')
         stand_in.chmod(0o755)
-    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": str(bin_dir), **{k: resolve(v) for k, v in INIT_ENV.items()}}
+    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": str(bin_dir), **{k: resolve(v, dot_env) for k, v in INIT_ENV.items()}}
     subprocess.run(["bash", str(INIT_SCRIPT)], env=env, check=True, capture_output=True, timeout=60)
     return [line.split("\t") for line in log.read_text().splitlines()]
 
@@ -162,14 +199,20 @@ def test_compose_passes_only_variables_the_settings_read():
         assert not unknown, f"{name}: {sorted(unknown)} are read by no setting"
 
 
-def test_each_service_settings_accept_the_compose_environment(monkeypatch):
+def compose_environment(monkeypatch, spec, dot_env: dict[str, str]) -> None:
+    """The process environment compose gives a service: nothing else, and no development mode."""
+    for key in list(os.environ):
+        if key.startswith(("KAFKA_", "INNOVATION_", "HTTP_")) or key.endswith("DATABASE_URL"):
+            monkeypatch.delenv(key)
+    for key, value in spec["environment"].items():
+        monkeypatch.setenv(key, resolve(value, dot_env))
+
+
+def test_each_service_settings_accept_the_compose_environment(monkeypatch, dot_env):
     for name, spec in app_services().items():
-        for key in list(os.environ):
-            if key.startswith(("KAFKA_", "INNOVATION_", "HTTP_")) or key.endswith("DATABASE_URL"):
-                monkeypatch.delenv(key)
-        for key, value in spec["environment"].items():
-            monkeypatch.setenv(key, resolve(value))
+        compose_environment(monkeypatch, spec, dot_env)
         settings = settings_of(name)()
+        assert not settings.development_mode
         assert settings.http_port == PORTS[name]
         assert settings.database_url.startswith("postgresql://") and settings.database_url.endswith(
             "/reporting" if name == "reporting" else f"/{name.replace('-', '_', 1).split('_')[0]}_{name.split('-')[1]}")
@@ -194,3 +237,57 @@ def test_sasl_without_credentials_is_refused(monkeypatch):
     monkeypatch.delenv("KAFKA_SASL_PASSWORD", raising=False)
     with pytest.raises(ValueError, match="KAFKA_SASL_USERNAME"):
         IdeasSettings()
+
+
+def test_every_interpolated_variable_is_required_and_named_when_missing():
+    """No `${NAME:-default}` and no bare `$NAME`: compose without a .env stops, naming what to set."""
+    found = INTERPOLATION.findall(COMPOSE_TEXT)
+    assert found
+    for expression in found:
+        required = REQUIRED.fullmatch(expression)
+        assert required, f"${{{expression}}} has a default or no message"
+        name, message = required.groups()
+        assert message.startswith(f"{name} is not set") and ".env.example" in message
+    assert not re.search(r"\$[A-Za-z_]", COMPOSE_TEXT.replace("$${", "").replace("${", ""))
+
+
+def test_compose_without_a_dot_env_stops_at_every_secret():
+    secrets = [(name, key, value) for name, service in COMPOSE["services"].items()
+               for key, value in (service.get("environment") or {}).items()
+               if re.search("PASSWORD|SECRET|DATABASE_URL", key)]
+    assert len(secrets) == 2 + 8 + 6 * 3 + 2  # kafka and postgres, init, departments: three each, reporting: two
+    for name, key, value in secrets:
+        with pytest.raises(MissingVariable, match=r"is not set - copy \.env\.example"):
+            resolve(value, {})
+        assert not is_published(INTERPOLATION.sub("", value)), f"{name}: {key} holds a published literal"
+
+
+def test_the_example_lists_every_variable_compose_reads_and_holds_no_secret():
+    example = env_file(ENV_EXAMPLE)
+    needed = {REQUIRED.fullmatch(expression).group(1) for expression in INTERPOLATION.findall(COMPOSE_TEXT)}
+    assert set(example) == needed == set(OLD_DEMO_VALUES)
+    assert all(value == "" for value in example.values())  # copied unchanged, compose still stops
+
+
+def test_new_env_writes_fresh_secrets_the_services_accept_and_never_overwrites(tmp_path, dot_env):
+    assert set(dot_env) == set(env_file(ENV_EXAMPLE))
+    assert all(re.fullmatch(r"[0-9a-f]{48}", value) for value in dot_env.values())
+    assert len(set(dot_env.values())) == len(dot_env)
+    existing = tmp_path / ".env"
+    existing.write_text("KAFKA_ADMIN_PASSWORD=kept-as-it-was\n")
+    again = subprocess.run(["bash", str(NEW_ENV), str(existing)], capture_output=True, text=True, timeout=60)
+    assert again.returncode != 0 and "not overwriting" in again.stderr
+    assert existing.read_text() == "KAFKA_ADMIN_PASSWORD=kept-as-it-was\n"
+
+
+def test_the_old_demo_values_in_a_dot_env_are_refused_by_every_service(monkeypatch):
+    for name, spec in app_services().items():
+        compose_environment(monkeypatch, spec, OLD_DEMO_VALUES)
+        with pytest.raises(PublishedSecretError) as refused:
+            settings_of(name)()
+        named = {"KAFKA_SASL_PASSWORD", f"{name.split('-')[0].upper()}_DATABASE_URL"}
+        if name != "reporting":
+            named.add("INNOVATION_PSEUDONYM_SECRET")
+        assert all(setting in str(refused.value) for setting in named)
+        monkeypatch.setenv(DEVELOPMENT_MODE, "1")
+        assert settings_of(name)().development_mode
