@@ -1,63 +1,67 @@
 """The one consumer rule of the project, used by every subscriber.
 
-- An event that cannot be decoded or validated goes to `innovation.dlq.<service>` with its
-  reason, and the partition moves on.
-- An event the service cannot apply for a lasting reason (`Rejected`, or a failure that is
-  not transient) is dead-lettered too, and the rest of its batch is applied without it.
-- A transient failure (database or broker unreachable) is retried with backoff; when the
-  bounded retries run out the batch is handed back (the partition rewinds to it), never
-  dead-lettered and never skipped.
-- Everything that is applied goes through the inbox in one transaction, and offsets are
-  committed only after that transaction: a redelivered event changes nothing.
+The invariant: a partition's offset is committed only when every record before it was applied
+(its inbox row committed with its effect) or dead-lettered (the dead-letter publish acknowledged).
 
-FastStream's default policy commits before the handler runs, which would lose a message
-whose handling fails: every subscriber here uses AckPolicy.MANUAL.
+- Only a failure that belongs to one event's content is dead-lettered: it cannot be decoded or
+  validated (`DecodeError`), its key is not its aggregate id, a header name is not UTF-8, or the
+  service refuses it (`Rejected`, or PostgreSQL refusing its data: SQLSTATE classes 22 and 23 while
+  applying that one event). The rest of the batch is applied without it.
+- Every other failure, whatever its class (the database read-only or gone, the broker refusing the
+  dead letter, a bug), is retried with capped backoff from the last committed position: never
+  skipped, never dead-lettered, logged at error level and shown by `consumer_stalled`.
+- Everything that is applied goes through the inbox, keyed by (consumer, source, id), in one
+  transaction; a redelivered event changes nothing.
+
+The loop is ours, not FastStream's: FastStream's subscriber swallows an exception that escapes a
+handler under manual acknowledgement and its next ack commits past the batch, and an error raised
+while aiokafka unpacks a fetch (a header name that is not UTF-8) ends its consume task. Here one
+`AIOKafkaConsumer` per subscription is driven by `Subscription.run`, which commits explicit offsets
+per partition after each batch, rewinds a failed batch with `seek`, and restarts the client with
+backoff when it fails. `shared.kafka_records` makes aiokafka read hostile header names instead of
+raising, so such a record reaches the dead-letter topic like any other bad input.
 """
 
+from __future__ import annotations
+
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotEnoughReplicasError
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
-from faststream.message import StreamMessage
-from prometheus_client import Counter
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, ConsumerStoppedError, IllegalStateError
+from prometheus_client import Counter, Gauge
 
+from shared import kafka_records
 from shared.events import DecodeError, Event, decode
+from shared.events.binding import DEFAULT_MAX_BYTES
 from shared.events.dead_letter import publish_dead_letter
-from shared.inbox import first_deliveries
+from shared.events.errors import KeyMismatch, UnreadableHeader
+from shared.inbox import first_deliveries, forget
 from shared.logging import correlation, get_logger
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
 
 log = get_logger(__name__)
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.AdminShutdownError,
-    KafkaConnectionError,
-    KafkaTimeoutError,
-    NotEnoughReplicasError,
-)
+kafka_records.install()
 
 EVENTS_APPLIED = Counter("consumer_events_applied_total", "Events applied", ["consumer"])
 EVENTS_DUPLICATE = Counter("consumer_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
-EVENTS_DEAD_LETTERED = Counter("consumer_events_dead_lettered_total", "Events sent to the dead-letter topic", ["consumer", "error_class"])
-RETRIES = Counter("consumer_transient_retries_total", "Transient failures retried", ["consumer"])
+EVENTS_DEAD_LETTERED = Counter("consumer_events_dead_lettered_total", "Events sent to the dead-letter topic",
+                               ["consumer", "error_class"])
+RETRIES = Counter("consumer_retries_total", "Batches retried from the last committed position, by failure",
+                  ["consumer", "error_class"])
+STALLED = Gauge("consumer_stalled", "1 while the consumer is retrying a batch it could not apply", ["consumer"])
+RESTARTS = Counter("consumer_restarts_total", "Kafka consumer clients restarted after a failure", ["consumer"])
 
 
 class Rejected(Exception):
-    """A valid event this service cannot apply, for a reason that retrying will not change."""
+    """A valid event this service refuses, for a reason that retrying will not change."""
 
     def __init__(self, reason: str, *, error_class: str = "Rejected") -> None:
         super().__init__(reason)
@@ -65,33 +69,39 @@ class Rejected(Exception):
         self.error_class = error_class
 
 
-class TransientFailure(Exception):
-    """The bounded retries ran out on a transient failure; the batch must be read again."""
+def is_content_failure(error: BaseException) -> bool:
+    """True when applying one event failed because of that event (so it is dead-lettered, not retried)."""
+    return isinstance(error, (Rejected, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError))
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
+class Backoff:
     first_delay: float = 0.2
-    max_delay: float = 5.0
+    max_delay: float = 10.0
 
-    def delays(self):
-        delay = self.first_delay
-        for _ in range(self.attempts - 1):
-            yield delay
-            delay = min(delay * 2, self.max_delay)
-
-
-class _EventFailed(Exception):
-    def __init__(self, record: ConsumerRecord, error: Exception) -> None:
-        self.record, self.error = record, error
+    def delay(self, failures: int) -> float:
+        return min(self.first_delay * 2 ** max(failures - 1, 0), self.max_delay)
 
 
 Apply = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+Letter = tuple[ConsumerRecord, Exception]
+
+
+def read_event(record: ConsumerRecord, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Event:
+    """The event a record carries, or a DecodeError: the decoder's checks, plus readable header names
+    and the aggregate id as the key."""
+    if kafka_records.unreadable_headers(record.headers):
+        raise UnreadableHeader("a header name is not UTF-8; the record's headers cannot be read")
+    event = decode(record.value, record.headers, topic=record.topic, max_bytes=max_bytes)
+    key = event.data.aggregate_id
+    if record.key is None or record.key != key.encode():
+        raise KeyMismatch(f"the record key must be the event's aggregate id {key!r}; it is {record.key!r}")
+    return event
 
 
 class EventConsumer:
-    """Decode, dead-letter or apply through the inbox: one batch at a time."""
+    """Decode, dead-letter or apply through the inbox: one batch at a time. `handle` raises on any
+    failure that is not about one event's content; the subscription then retries the batch."""
 
     def __init__(
         self,
@@ -101,53 +111,53 @@ class EventConsumer:
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer,
         apply: Apply | None = None,
-        retry: RetryPolicy = RetryPolicy(),
-        max_event_bytes: int = 1_048_576,
+        max_event_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.service, self.name = service, name
         self._pool, self._producer, self._apply = pool, producer, apply
-        self._retry = retry
         self._max_bytes = max_event_bytes
 
-    async def apply_events(self, conn: asyncpg.Connection, events: Sequence[tuple[ConsumerRecord, Event]]) -> None:
-        """Applies fresh events in one open transaction. A service may override this to apply in bulk."""
-        for record, event in events:
-            with correlation(event.correlationid, event_id=str(event.id), event_type=event.type):
-                try:
-                    await self._apply(conn, event)
-                except TRANSIENT_ERRORS:
-                    raise
-                except Exception as error:
-                    raise _EventFailed(record, error) from error
-
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        letters: list[Letter] = []
         decoded: list[tuple[ConsumerRecord, Event]] = []
         for record in records:
             try:
-                decoded.append((record, decode(record.value, record.headers, topic=record.topic, max_bytes=self._max_bytes)))
+                decoded.append((record, read_event(record, max_bytes=self._max_bytes)))
             except DecodeError as error:
-                await self._with_retries(self._dead_letter, record, error)
-        while decoded:
-            try:
-                await self._with_retries(self._apply_batch, decoded)
-                return
-            except _EventFailed as failed:
-                await self._with_retries(self._dead_letter, failed.record, failed.error)
-                decoded = [pair for pair in decoded if pair[0] is not failed.record]
+                letters.append((record, error))
+        if decoded:
+            letters += await self._apply_batch(decoded)
+        for record, error in sorted(letters, key=lambda letter: (letter[0].topic, letter[0].partition, letter[0].offset)):
+            await self._dead_letter(record, error)
 
-    async def _apply_batch(self, decoded: list[tuple[ConsumerRecord, Event]]) -> None:
+    async def apply_events(self, conn: asyncpg.Connection, events: Sequence[tuple[ConsumerRecord, Event]]) -> list[Letter]:
+        """Applies fresh events in the batch's open transaction, each in a savepoint; returns the events
+        refused for their content. A service may override this to apply in bulk."""
+        refused: list[Letter] = []
+        for record, event in events:
+            with correlation(event.correlationid, event_id=str(event.id), event_type=event.type):
+                try:
+                    async with conn.transaction():
+                        await self._apply(conn, event)
+                except Exception as error:
+                    if not is_content_failure(error):
+                        raise
+                    refused.append((record, error))
+        return refused
+
+    async def _apply_batch(self, decoded: list[tuple[ConsumerRecord, Event]]) -> list[Letter]:
         async with self._pool.acquire() as conn, conn.transaction():
-            fresh_ids = await first_deliveries(conn, self.name, [event.id for _, event in decoded])
-            fresh = []
-            for record, event in decoded:
-                if event.id in fresh_ids:
-                    fresh_ids.discard(event.id)
-                    fresh.append((record, event))
-            await self.apply_events(conn, fresh)
-        EVENTS_APPLIED.labels(self.name).inc(len(fresh))
+            first = await first_deliveries(conn, self.name, [event for _, event in decoded])
+            fresh = [pair for pair, is_first in zip(decoded, first) if is_first]
+            refused = await self.apply_events(conn, fresh) if fresh else []
+            if refused:  # a dead letter is not applied: a replay after the fix must find it new
+                at_fault = {id(record) for record, _ in refused}
+                await forget(conn, self.name, [event for record, event in fresh if id(record) in at_fault])
+        EVENTS_APPLIED.labels(self.name).inc(len(fresh) - len(refused))
         if skipped := len(decoded) - len(fresh):
             EVENTS_DUPLICATE.labels(self.name).inc(skipped)
             log.info("redelivered events skipped", consumer=self.name, count=skipped)
+        return refused
 
     async def _dead_letter(self, record: ConsumerRecord, error: Exception) -> None:
         error_class = getattr(error, "error_class", type(error).__name__)
@@ -162,57 +172,126 @@ class EventConsumer:
             offset=record.offset, error_class=error_class, reason=reason,
         )
 
-    async def _with_retries(self, operation: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        delays = self._retry.delays()
-        while True:
+    async def recover(self) -> None:
+        """After a failed batch: the pool's sessions may be dead or stuck in a state (read-only after a
+        failover) that outlives the fault, so the next attempt starts on new ones."""
+        await self._pool.expire_connections()
+
+
+class Subscription:
+    """Feeds one `EventConsumer` from Kafka under the invariant above, until stopped."""
+
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        *topics: str,
+        pattern: str | None = None,
+        group_id: str,
+        max_records: int = 500,
+        client_options: dict[str, Any],
+        backoff: Backoff = Backoff(),
+        batch_deadline_seconds: float = 120.0,
+        description: str | None = None,
+    ) -> None:
+        if bool(topics) == bool(pattern):
+            raise ValueError("a subscription takes topics or a pattern")
+        self.consumer, self.name = consumer, consumer.name
+        self.topics, self.pattern, self.group_id = topics, pattern, group_id
+        self.description = description
+        self._max_records = max_records
+        self._options = client_options
+        self._backoff = backoff
+        self._deadline = batch_deadline_seconds
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Asks the loop to finish the batch in hand, commit it and close the client."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        restarts = 0
+        while not self._stopping.is_set():
+            kafka = AIOKafkaConsumer(
+                *self.topics, group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
+                **self._options,
+            )
+            if self.pattern:
+                kafka.subscribe(pattern=self.pattern)
             try:
-                return await operation(*args)
-            except TRANSIENT_ERRORS as error:
-                delay = next(delays, None)
-                if delay is None:
-                    raise TransientFailure(repr(error)) from error
-                RETRIES.labels(self.name).inc()
-                log.warning("transient failure; retrying", consumer=self.name, error=repr(error), retry_in=delay)
-                await asyncio.sleep(delay)
+                await kafka.start()
+                log.info("consumer started", consumer=self.name, group_id=self.group_id)
+                await self._consume(kafka)
+                restarts = 0
+            except Exception as error:  # the client itself failed: a new one resumes from the committed offsets
+                restarts += 1
+                RESTARTS.labels(self.name).inc()
+                delay = self._backoff.delay(restarts)
+                log.error("consumer failed; restarting from the committed offsets", consumer=self.name,
+                          error=repr(error), restart_in=delay, exc_info=error)
+                await self._pause(delay)
+            finally:
+                with contextlib.suppress(Exception):
+                    await kafka.stop()
+        STALLED.labels(self.name).set(0)
 
+    async def _consume(self, kafka: AIOKafkaConsumer) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                fetched = await kafka.getmany(timeout_ms=500, max_records=self._max_records)
+            except ConsumerStoppedError:
+                return
+            if not fetched:
+                continue
+            records = [record for part in fetched.values() for record in part]
+            try:
+                async with asyncio.timeout(self._deadline):
+                    await self.consumer.handle(records)
+            except Exception as error:
+                failures += 1
+                await self._give_back(kafka, fetched, error, failures)
+                continue
+            if failures:
+                log.info("consumer recovered", consumer=self.name, failed_attempts=failures)
+                failures = 0
+                STALLED.labels(self.name).set(0)
+            try:
+                await kafka.commit({tp: part[-1].offset + 1 for tp, part in fetched.items()})
+            except CommitFailedError as error:  # the group rebalanced: the new owner re-reads, the inbox de-duplicates
+                log.warning("offsets not committed after a rebalance; the batch will be redelivered",
+                            consumer=self.name, error=repr(error))
 
-async def _records(message: StreamMessage[Any]) -> Any:
-    """Hands the handler aiokafka's records untouched: decoding is ours, never FastStream's."""
-    return None
+    async def _give_back(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]],
+                         error: Exception, failures: int) -> None:
+        """Rewinds every partition of a failed batch to its first record (the last committed position)."""
+        delay = self._backoff.delay(failures)
+        RETRIES.labels(self.name, type(error).__name__).inc()
+        STALLED.labels(self.name).set(1)
+        log.error("batch not applied; retrying it from the last committed position", consumer=self.name,
+                  error=repr(error), attempt=failures, retry_in=delay, exc_info=failures == 1)
+        for tp, part in fetched.items():
+            with contextlib.suppress(IllegalStateError):  # no longer ours: its new owner reads it from the commit
+                kafka.seek(tp, part[0].offset)
+        with contextlib.suppress(Exception):
+            await self.consumer.recover()
+        await self._pause(delay)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
 
 def subscribe(
-    broker: KafkaBroker,
+    runtime: Runtime,
     consumer: EventConsumer,
     *topics: str,
     group_id: str,
     pattern: str | None = None,
-    batch: bool = False,
-    max_records: int | None = None,
+    max_records: int = 500,
     description: str | None = None,
-) -> None:
-    """Attaches `consumer` to `broker` under the project's consumer rule (manual acknowledgement)."""
-    subscriber = broker.subscriber(
-        *topics,
-        pattern=pattern,
-        group_id=group_id,
-        batch=batch,
-        max_records=max_records,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        decoder=_records,
-        description=description,
-    )
-
-    @subscriber
-    async def on_records(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        records = raw if isinstance(raw, tuple) else (raw,)
-        try:
-            await consumer.handle(records)
-        except TransientFailure as failure:
-            log.error("transient failure outlasted the retries; the batch will be read again",
-                      consumer=consumer.name, error=str(failure))
-            await message.nack()
-            return
-        await message.ack()
+) -> Subscription:
+    """Adds a subscription of `consumer` to the runtime, which runs it while the service runs."""
+    subscription = Subscription(consumer, *topics, pattern=pattern, group_id=group_id, max_records=max_records,
+                                client_options=runtime.consumer_options(), description=description)
+    runtime.subscriptions.append(subscription)
+    return subscription

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
 
+from shared.consumer import Subscription
 from shared.db import SHARED_MIGRATIONS, create_pool, prepare_database
 from shared.http import RequestContext, install_error_handlers, operations_router
 from shared.logging import configure_logging, get_logger
@@ -35,8 +36,16 @@ class Runtime:
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
     broker: KafkaBroker
+    read_pool: asyncpg.Pool  # public reads: the same pool as `pool` unless the spec asks for one of its own
+    kafka_options: Mapping[str, Any] = field(default_factory=dict)  # the spec's extra aiokafka client arguments
     relay: OutboxRelay | None = None
+    subscriptions: list[Subscription] = field(default_factory=list)  # added by spec.subscribe (shared.consumer)
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def consumer_options(self) -> dict[str, Any]:
+        """The aiokafka client arguments of this service's consumers: address, security and the spec's options."""
+        return {"bootstrap_servers": self.settings.kafka_bootstrap_servers,
+                **self.settings.kafka_client_options(), **self.kafka_options}
 
 
 Setup = Callable[[Runtime], Awaitable[None]]
@@ -49,12 +58,13 @@ class ServiceSpec:
     migrations: Path
     routers: Sequence[APIRouter] = ()
     relay: bool = False  # publishes through the outbox
-    subscribe: Setup | None = None  # attaches consumers to runtime.broker before it starts
+    subscribe: Setup | None = None  # adds the service's subscriptions (shared.consumer.subscribe) to the runtime
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()  # long-running tasks
     pool_size: int = 10
+    read_pool_size: int = 0  # > 0: public reads get a pool of their own, so they cannot starve the consumers
     max_body_bytes: int = 64 * 1024
     version: str = "1.0.0"
-    broker_options: Mapping[str, Any] = field(default_factory=dict)  # extra KafkaBroker(...) arguments
+    broker_options: Mapping[str, Any] = field(default_factory=dict)  # extra aiokafka client arguments
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -74,8 +84,11 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         producer = new_producer(settings.kafka_bootstrap_servers, **settings.kafka_client_options())
         broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None, graceful_timeout=settings.shutdown_grace_seconds,
                              security=settings.kafka_security(), **spec.broker_options)
-        runtime = Runtime(settings=settings, pool=pool, producer=producer, broker=broker)
+        read_pool = await create_pool(dsn, max_size=spec.read_pool_size) if spec.read_pool_size else pool
+        runtime = Runtime(settings=settings, pool=pool, producer=producer, broker=broker, read_pool=read_pool,
+                          kafka_options=spec.broker_options)
         tasks: list[asyncio.Task] = []
+        graceful = 0  # tasks[:graceful] stop when asked; the rest are cancelled
         try:
             await producer.start()
             if spec.relay:
@@ -84,20 +97,31 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             if spec.subscribe:
                 await spec.subscribe(runtime)
             await broker.start()
+            tasks += [asyncio.create_task(subscription.run(), name=f"consumer {subscription.name}")
+                      for subscription in runtime.subscriptions]
+            graceful = len(tasks)
             tasks += [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
             app.state.runtime = runtime
             log.info("service started", service=spec.name, port=settings.http_port)
             yield
         finally:
             log.info("service stopping", service=spec.name)
-            await broker.stop()
+            # Consumers finish and commit the batch in hand, the relay its batch; other tasks are cancelled.
+            for subscription in runtime.subscriptions:
+                subscription.stop()
             if runtime.relay:
                 await runtime.relay.stop()
-            for task in tasks:
-                if task.get_name() != "outbox-relay":
+            for task in tasks[graceful:]:
+                task.cancel()
+            if tasks:
+                _, late = await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
+                for task in late:
                     task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
             await producer.stop()
+            if read_pool is not pool:
+                await read_pool.close()
             await pool.close()
             log.info("service stopped", service=spec.name)
 

@@ -27,11 +27,11 @@ def attach(runtime: Runtime, experiments: Experiments) -> None:
     settings = runtime.settings
     ideas = EventConsumer(service=SERVICE, name=IDEAS_CONSUMER, pool=runtime.pool, producer=runtime.producer,
                           apply=experiments.apply_idea_event)
-    subscribe(runtime.broker, ideas, topic_name(settings.department, "ideas"), group_id=ideas_group(settings.department),
-              batch=True, max_records=settings.consumer_max_records,
+    subscribe(runtime, ideas, topic_name(settings.department, "ideas"), group_id=ideas_group(settings.department),
+              max_records=settings.consumer_max_records,
               description="idea.backed opens an experiment; idea.withdrawn abandons one still in planning")
     outcomes = EventConsumer(service=SERVICE, name=OUTCOMES_CONSUMER, pool=runtime.pool, producer=runtime.producer,
                              apply=experiments.catalogue)
-    subscribe(runtime.broker, outcomes, pattern=settings.outcomes_pattern, group_id=outcomes_group(settings.department),
-              batch=True, max_records=settings.consumer_max_records,
+    subscribe(runtime, outcomes, pattern=settings.outcomes_pattern, group_id=outcomes_group(settings.department),
+              max_records=settings.consumer_max_records,
               description="every department's outcome.recorded, so that adoptions name real outcomes")

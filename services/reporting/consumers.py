@@ -7,7 +7,7 @@ from aiokafka import ConsumerRecord
 
 from services.reporting.domain import project
 from services.reporting.repository import save
-from shared.consumer import TRANSIENT_ERRORS, EventConsumer, subscribe
+from shared.consumer import EventConsumer, Letter, is_content_failure, subscribe
 from shared.events import Event
 from shared.logging import get_logger
 from shared.runtime import Runtime
@@ -26,18 +26,17 @@ class ReadModelConsumer(EventConsumer):
     def __init__(self, **kwargs) -> None:
         super().__init__(apply=_apply_one, **kwargs)
 
-    async def apply_events(self, conn: asyncpg.Connection, events: Sequence[tuple[ConsumerRecord, Event]]) -> None:
-        if not events:
-            return
+    async def apply_events(self, conn: asyncpg.Connection, events: Sequence[tuple[ConsumerRecord, Event]]) -> list[Letter]:
         try:
-            async with conn.transaction():  # a savepoint: a failed bulk write leaves the batch's transaction usable
+            async with conn.transaction():  # a savepoint: a refused bulk write leaves the batch's transaction usable
                 await save(conn, project(event for _, event in events))
-        except TRANSIENT_ERRORS:
-            raise
+            return []
         except Exception as error:
-            # A lasting failure: apply one by one so the base class can dead-letter the event at fault.
-            log.warning("bulk apply failed; applying the batch event by event", consumer=self.name, error=repr(error))
-            await super().apply_events(conn, events)
+            if not is_content_failure(error):
+                raise
+            # The database refused some event's data: apply one by one, so that only that event is dead-lettered.
+            log.warning("bulk apply refused; applying the batch event by event", consumer=self.name, error=repr(error))
+            return await super().apply_events(conn, events)
 
 
 def new_consumer(runtime: Runtime) -> ReadModelConsumer:
@@ -49,8 +48,8 @@ async def attach(runtime: Runtime) -> None:
     settings = runtime.settings
     consumer = new_consumer(runtime)
     subscribe(
-        runtime.broker, consumer, group_id=settings.group_id, pattern=settings.topic_pattern,
-        batch=True, max_records=settings.batch_max_records,
+        runtime, consumer, group_id=settings.group_id, pattern=settings.topic_pattern,
+        max_records=settings.batch_max_records,
         description="Every department's ideas, experiments and outcomes streams, into the central read models",
     )
     runtime.extras["consumer"] = consumer

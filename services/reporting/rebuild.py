@@ -30,7 +30,8 @@ from services.reporting.domain import project
 from services.reporting.main import MIGRATIONS, tune_gc
 from services.reporting.repository import save
 from shared.db import SHARED_MIGRATIONS, load_migrations, prepare_database
-from shared.events import DecodeError, decode
+from shared.consumer import read_event
+from shared.events import DecodeError
 from shared.inbox import first_deliveries
 
 NEXT = "reporting_next"
@@ -119,7 +120,7 @@ class Rebuild:
                 for tp, records in fetched.items():
                     for record in records:
                         try:
-                            events.append(decode(record.value, record.headers, topic=record.topic))
+                            events.append(read_event(record))
                         except DecodeError:
                             self.progress.skipped += 1
                     self.progress.read += len(records)
@@ -140,12 +141,8 @@ class Rebuild:
 
     async def _apply(self, conn: asyncpg.Connection, events: list) -> None:
         async with conn.transaction():
-            fresh_ids = await first_deliveries(conn, self.settings.consumer_name, [e.id for e in events])
-            fresh = []
-            for event in events:
-                if event.id in fresh_ids:
-                    fresh_ids.discard(event.id)
-                    fresh.append(event)
+            first = await first_deliveries(conn, self.settings.consumer_name, events)
+            fresh = [event for event, is_first in zip(events, first) if is_first]
             await save(conn, project(fresh))
         self.progress.applied += len(fresh)
         now = time.monotonic()

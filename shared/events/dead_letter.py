@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from shared.events.topics import dlq_topic
+from shared.kafka_records import raw_name, unreadable_headers
 
 MAX_REASON_BYTES = 2000
 _DLQ_PREFIX = "dlq_"
@@ -30,8 +33,16 @@ def dead_letter_headers(
     reason: str,
     original_headers: Sequence[tuple[str, bytes]] | None,
 ) -> list[tuple[str, bytes]]:
-    """The original headers (minus any dlq_* of an earlier dead-lettering) and ours."""
-    kept = [(name, value) for name, value in original_headers or () if not str(name).startswith(_DLQ_PREFIX)]
+    """The original headers (minus any dlq_* of an earlier dead-lettering) and ours. Headers whose names
+    were not UTF-8 cannot be sent as headers again: they travel, base64-encoded, in `dlq_unreadable_headers`."""
+    unreadable = unreadable_headers(original_headers)
+    kept = [(name, value) for name, value in original_headers or ()
+            if not str(name).startswith(_DLQ_PREFIX) and (name, value) not in unreadable]
+    if unreadable:
+        kept.append(("dlq_unreadable_headers", json.dumps([
+            [base64.b64encode(raw_name(name)).decode(), None if value is None else base64.b64encode(value).decode()]
+            for name, value in unreadable
+        ]).encode()))
     return kept + [
         ("dlq_original_topic", topic.encode()),
         ("dlq_original_partition", str(partition).encode()),

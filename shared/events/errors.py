@@ -79,6 +79,14 @@ class StreamMismatch(DecodeError):
         super().__init__(f"{event_type} belongs on the {stream} stream, not on topic {topic!r}")
 
 
+class UnreadableHeader(DecodeError):
+    """A header name is not UTF-8: the record cannot be read as Kafka headers, let alone as an event."""
+
+
+class KeyMismatch(DecodeError):
+    """The record's key is not the event's aggregate id, so the aggregate's events would lose their order."""
+
+
 def schema_violation(error: ValidationError, *, rename: Callable[[Any], str] = str) -> SchemaViolation:
     """Our error from pydantic's, with each field's path; `rename` maps wire names to attribute names."""
     problems = [
