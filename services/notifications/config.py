@@ -1,7 +1,8 @@
 """Settings of the notifications service."""
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
+from services.notifications.addresses import Network, networks
 from shared.settings import DepartmentSettings, database_url_field
 
 OUTCOMES_PATTERN = r"^innovation\.[a-z][a-z0-9-]{1,30}\.outcomes\.v1$"
@@ -21,17 +22,34 @@ class NotificationsSettings(DepartmentSettings):
     smtp_host: str = _setting("127.0.0.1", "smtp_host")
     smtp_port: int = _setting(1025, "smtp_port", ge=1, le=65535)
     smtp_sender: str = _setting("innovation-network@localhost", "smtp_sender")
-    # How long one send (an SMTP conversation or a webhook POST) may take.
+    # How long one send may take: a webhook attempt in all (resolving, connecting, sending, reading
+    # the response), each step of an SMTP conversation.
     send_timeout_seconds: float = _setting(10.0, "send_timeout_seconds", gt=0, le=120)
+    # Networks webhooks may reach although they are not public ("127.0.0.0/8,::1/128" for local
+    # receivers). Cloud metadata addresses stay refused whatever this says.
+    webhook_allowed_networks: str = _setting("", "webhook_allowed_networks")
     # The retry budget: attempts in all, and the backoff between them (doubling, capped).
     max_attempts: int = _setting(6, "max_attempts", ge=1, le=50)
     retry_first_delay_seconds: float = _setting(5.0, "retry_first_delay_seconds", gt=0)
     retry_max_delay_seconds: float = _setting(600.0, "retry_max_delay_seconds", gt=0)
     # The worker sleeps at most this long when NOTIFY does not wake it (and when LISTEN is unavailable).
     poll_seconds: float = _setting(2.0, "poll_seconds", gt=0, le=60)
+    # Attempts in flight at once in one replica, and at most this many of them to one webhook
+    # (so a slow receiver holds a few slots, never all of them).
     worker_batch: int = _setting(20, "worker_batch", ge=1, le=500)
+    per_webhook_in_flight: int = _setting(2, "per_webhook_in_flight", ge=1, le=100)
 
     # Every department's outcomes topics: adoptions of this department's outcomes arrive there.
     outcomes_pattern: str = _setting(OUTCOMES_PATTERN, "outcomes_pattern")
     metadata_max_age_ms: int = _setting(10_000, "metadata_max_age_ms", ge=500)
     consumer_max_records: int = Field(default=200, ge=1, le=10_000)
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        networks(value)  # a typo is an error at start-up, not a silently empty allow-list
+        return value
+
+    @property
+    def allowed_networks(self) -> tuple[Network, ...]:
+        return networks(self.webhook_allowed_networks)

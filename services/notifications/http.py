@@ -3,7 +3,8 @@
 Roles: every role of the department reads; a contributor or reviewer sets and deletes their
 own subscription (the path's person must be the X-Person-Ref), an admin anyone's; only admins
 manage webhooks. A key of another department finds no subscription here (404) and may do
-nothing else (403).
+nothing else (403). A subscriber's email address and name are shown to admins and to the person
+(X-Person-Ref) only; a failed delivery's full error text to admins only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from services.notifications import domain
+from services.notifications import domain, egress
+from services.notifications.addresses import RefusedDestination
 from services.notifications.handlers import Notifications
 from shared.auth import Caller, department_member
 from shared.http import ApiError
@@ -25,6 +27,7 @@ from shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 
+REGISTRATION_RESOLVE_SECONDS = 5.0  # a name not resolved by then is accepted: each delivery vets it again
 PERSON_REF_PATTERN = r"^[\x21-\x7e][\x20-\x7e]{0,199}$"  # as X-Person-Ref (shared.auth)
 
 
@@ -59,8 +62,8 @@ class SubscriptionIn(_Body):
 
 class SubscriptionOut(BaseModel):
     person: str = Field(description="the pseudonym of the person (the reference itself is not stored)")
-    email: str
-    display_name: str | None
+    email: str | None = Field(description="shown to admins and to the person (X-Person-Ref) only; null to others")
+    display_name: str | None = Field(description="as email")
     event_types: list[str]
     created_at: datetime
     updated_at: datetime
@@ -95,7 +98,9 @@ class DeliveryOut(BaseModel):
     webhook_id: uuid.UUID | None
     status: Literal["pending", "delivered", "failed"]
     attempts: int
-    last_error: str | None
+    last_error: str | None = Field(description="the class of the last failure: `HTTP 500`, `timeout`, "
+                                                "`refused: private address`, `connection failed`...")
+    last_error_detail: str | None = Field(description="its whole text (a receiver's response...): admins only, null to others")
     next_attempt_at: datetime | None = Field(description="when a pending delivery is tried next")
     created_at: datetime
     updated_at: datetime
@@ -145,6 +150,14 @@ def _own(request: Request, caller: Caller, person_ref: str) -> str:
     return person
 
 
+def _sees_contact(request: Request, caller: Caller, person: str) -> bool:
+    """Whether the caller may read `person`'s email address and name: admins, and the person."""
+    if caller.role == "admin":
+        return True
+    acting = request.headers.get("x-person-ref", "")
+    return bool(acting) and _notifications(request).person(acting) == person
+
+
 _RESPONSES = {
     401: {"description": "missing, unknown or revoked API key"},
     403: {"description": "the key's role or department may not do this"},
@@ -167,11 +180,14 @@ async def put_subscription(request: Request, response: Response, person_ref: Per
 
 @router.get("/subscriptions/{person_ref}", response_model=SubscriptionOut, responses=_RESPONSES,
             summary="A person's subscription")
-async def get_subscription(request: Request, person_ref: PersonRef, _: SubscriptionReader) -> dict[str, Any]:
+async def get_subscription(request: Request, person_ref: PersonRef, caller: SubscriptionReader) -> dict[str, Any]:
     notifications = _notifications(request)
-    row = await notifications.subscription(notifications.person(person_ref))
+    person = notifications.person(person_ref)
+    row = await notifications.subscription(person)
     if row is None:
         raise _no_subscription()
+    if not _sees_contact(request, caller, person):
+        return {**dict(row), "email": None, "display_name": None}
     return dict(row)
 
 
@@ -189,6 +205,10 @@ async def delete_subscription(request: Request, person_ref: PersonRef, caller: S
 @router.post("/webhooks", status_code=201, response_model=WebhookOut, responses=_RESPONSES,
              summary="Register a webhook (admin); its secret is never shown again")
 async def add_webhook(request: Request, response: Response, body: WebhookIn, _: Admin) -> dict[str, Any]:
+    try:
+        await egress.vet_at_registration(body.url, runtime_of(request).settings.allowed_networks, REGISTRATION_RESOLVE_SECONDS)
+    except RefusedDestination as refused:
+        raise ApiError(422, "validation failed", [{"field": "url", "rule": refused.rule, "message": refused.message}]) from None
     row = await _notifications(request).add_webhook(body.url, body.secret, body.event_types, body.description)
     response.headers["Location"] = f"/v1/webhooks/{row['webhook_id']}"
     return dict(row)
@@ -214,7 +234,7 @@ async def delete_webhook(request: Request, webhook_id: uuid.UUID, _: Admin) -> R
             summary="Deliveries, oldest first, a page at a time")
 async def list_deliveries(
     request: Request,
-    _: Reader,
+    caller: Reader,
     status: Literal["pending", "delivered", "failed"] | None = None,
     channel: Literal["email", "webhook"] | None = None,
     event_type: Annotated[str | None, Query(max_length=100)] = None,
@@ -235,5 +255,7 @@ async def list_deliveries(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [{**dict(r), "next_attempt_at": r["next_attempt_at"] if r["status"] == "pending" else None} for r in rows]
+    admin = caller.role == "admin"
+    items = [{**dict(r), "next_attempt_at": r["next_attempt_at"] if r["status"] == "pending" else None,
+              "last_error_detail": r["last_error_detail"] if admin else None} for r in rows]
     return {"items": items, "next_cursor": str(rows[-1]["seq"]) if more else None}

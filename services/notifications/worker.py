@@ -11,9 +11,13 @@ Message-ID of the email).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import smtplib
+import socket
+import ssl
 import time
+import uuid
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
@@ -22,7 +26,8 @@ import asyncpg
 import httpx
 from prometheus_client import Counter
 
-from services.notifications import repository
+from services.notifications import addresses, egress, repository
+from services.notifications.addresses import IPAddress
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain import (
     DELIVERY_HEADER,
@@ -44,7 +49,12 @@ WAKE_CHANNEL = "notifications_deliveries"
 
 
 class SendFailed(Exception):
-    pass
+    """A failed attempt: `reason` is the class shown to every role ("HTTP 500"), the message
+    the whole story (for logs and admins)."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
 
 
 class RecipientGone(SendFailed):
@@ -80,45 +90,139 @@ class EmailSender:
             smtp.send_message(message)
 
 
+# How much of a failed webhook response is read (for the admins' detail): a receiver cannot make
+# the worker read, or hold in memory, more than this.
+RESPONSE_READ_LIMIT = 4096
+
+
 class WebhookSender:
-    def __init__(self, settings: NotificationsSettings) -> None:
-        self._client = httpx.AsyncClient(timeout=settings.send_timeout_seconds, follow_redirects=False,
-                                         headers={"User-Agent": "innovation-network-notifications/1"})
+    """Signed POSTs to webhooks. Each attempt vets the destination (egress.vet) and connects to an
+    address it vetted, sending the URL's own Host header and, over TLS, its host name for SNI and
+    certificate verification; all of it within one deadline. No proxies from the environment
+    (they would resolve the name themselves), no redirects, no connection reuse (a pooled TLS
+    connection verified for one name would carry requests for another name on the same address)."""
+
+    def __init__(self, settings: NotificationsSettings, *, verify: ssl.SSLContext | bool = True) -> None:
+        self._deadline = settings.send_timeout_seconds
+        self._allowed = settings.allowed_networks
+        self._client = httpx.AsyncClient(
+            timeout=settings.send_timeout_seconds, follow_redirects=False, trust_env=False, verify=verify,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"User-Agent": "innovation-network-notifications/1", "Accept-Encoding": "identity"})
 
     async def send(self, row: Any) -> None:
         if row["url"] is None:
             raise RecipientGone("the webhook no longer exists")
+        url = httpx.URL(row["url"])
+        async with asyncio.timeout(self._deadline):
+            choices = await egress.vet(url, self._allowed)
+            for address in choices:
+                try:
+                    return await self._post(url, address, row)
+                except httpx.ConnectError:
+                    if address == choices[-1]:
+                        raise
+
+    async def _post(self, url: httpx.URL, address: IPAddress, row: Any) -> None:
         body = bytes(row["payload"])
         timestamp = int(time.time())
-        response = await self._client.post(row["url"], content=body, headers={
-            "Content-Type": STRUCTURED_JSON,
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: signature(row["secret"], timestamp, body),
-            DELIVERY_HEADER: str(row["delivery_id"]),
-        })
-        if not response.is_success:
-            raise SendFailed(f"HTTP {response.status_code}: {response.text[:200]}")
+        host = egress.host_of(url)
+        request = self._client.build_request(
+            "POST", url.copy_with(host=str(address)), content=body,
+            headers={
+                "Host": url.netloc.decode("ascii"),
+                "Content-Type": STRUCTURED_JSON,
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: signature(row["secret"], timestamp, body),
+                DELIVERY_HEADER: str(row["delivery_id"]),
+            },
+            extensions={} if addresses.literal_address(host) else {"sni_hostname": host},
+        )
+        response = await self._client.send(request, stream=True)
+        try:
+            if not response.is_success:
+                text = (await read_bounded(response, RESPONSE_READ_LIMIT)).decode("utf-8", "replace")
+                raise SendFailed(f"HTTP {response.status_code}", f"HTTP {response.status_code}: {text[:500]}")
+        finally:
+            await response.aclose()
 
     async def close(self) -> None:
         await self._client.aclose()
 
 
-def describe(error: BaseException) -> str:
+async def read_bounded(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the body (as sent: no decompression); the rest is never read."""
+    read = bytearray()
+    async for chunk in response.aiter_raw():
+        read += chunk
+        if len(read) >= limit:
+            break
+    return bytes(read[:limit])
+
+
+def describe(error: BaseException) -> tuple[str, str]:
+    """(reason, detail) of a failed attempt: the class of the failure, which every role of the
+    department may read, and the whole text, for logs and admins only (it may hold a
+    receiver's response, an address, a resolver's message)."""
     text = str(error).strip()
-    if isinstance(error, SendFailed):
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    detail = text if isinstance(error, SendFailed) else (f"{type(error).__name__}: {text}" if text else type(error).__name__)
+    return _reason(error), detail[:1000]
+
+
+def _reason(error: BaseException) -> str:
+    match error:
+        case SendFailed():
+            return error.reason
+        case addresses.RefusedDestination():
+            return f"refused: {error.reason}"
+        case egress.NotResolved():
+            return "host name not resolved"
+        case TimeoutError() | httpx.TimeoutException() | socket.timeout():
+            return "timeout"
+        case httpx.ConnectError() if _caused_by(error, ssl.SSLError):
+            return "TLS error"
+        case httpx.ConnectError() | ConnectionRefusedError():
+            return "connection failed"
+        case httpx.RemoteProtocolError() | httpx.LocalProtocolError():
+            return "HTTP protocol error"
+        case httpx.ReadError() | httpx.WriteError() | ConnectionError():
+            return "connection lost"
+        case smtplib.SMTPRecipientsRefused():
+            return "SMTP recipient refused"
+        case smtplib.SMTPResponseException():
+            return f"SMTP {error.smtp_code}"
+        case _:
+            return type(error).__name__
+
+
+def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, kind):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+# Failures that no retry can mend: the delivery ends `failed` at once.
+FINAL = (RecipientGone, addresses.RefusedDestination)
 
 
 class DeliveryWorker:
+    """Attempts run as independent tasks, at most `worker_batch` at once and at most
+    `per_webhook_in_flight` of them to one webhook; a slot freed is filled at once. So a receiver
+    that is slow (or hostile) delays only its own deliveries, never those to anyone else."""
+
     def __init__(self, pool: asyncpg.Pool, settings: NotificationsSettings) -> None:
         self._pool, self._settings = pool, settings
         self._budget = RetryBudget(settings.max_attempts, settings.retry_first_delay_seconds,
                                    settings.retry_max_delay_seconds)
         self._senders = {"email": EmailSender(settings), "webhook": WebhookSender(settings)}
-        # Long enough that a send still in flight (bounded by the timeout) is never taken over.
+        # Longer than an attempt may take (its deadline), so no other replica takes a row over
+        # while this one still sends it.
         self._lease = 2 * settings.send_timeout_seconds + 5
         self._wake = asyncio.Event()
+        self._in_flight: dict[asyncio.Task[None], uuid.UUID | None] = {}  # task -> its webhook
 
     async def run(self) -> None:
         listener = await self._listen()
@@ -126,9 +230,7 @@ class DeliveryWorker:
             while True:
                 self._wake.clear()
                 try:
-                    claimed = await self.run_once()
-                    if claimed == self._settings.worker_batch:
-                        continue
+                    await self.fill()
                     wait = await self._until_next_due()
                 except Exception as error:  # the database may be away: try again after a pause
                     log.warning("delivery round failed; will retry", error=repr(error))
@@ -138,34 +240,61 @@ class DeliveryWorker:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
         finally:
+            # Attempts cut short here stay leased and are tried again when their lease ends.
+            for task in self._in_flight:
+                task.cancel()
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
             await self._senders["webhook"].close()
             if listener is not None and not listener.is_closed():
                 await listener.close()
 
-    async def run_once(self) -> int:
-        """One round: claims due deliveries and attempts each; returns how many were claimed."""
-        rows = await repository.claim_due(self._pool, self._settings.worker_batch, self._lease)
-        await asyncio.gather(*(self._attempt(row) for row in rows))
-        return len(rows)
+    async def fill(self) -> int:
+        """Claims due deliveries into the free slots and starts an attempt for each; returns how
+        many were started."""
+        started = 0
+        while (free := self._settings.worker_batch - len(self._in_flight)) > 0:
+            busy = collections.Counter(w for w in self._in_flight.values() if w is not None)
+            rows = await repository.claim_due(self._pool, free, self._lease, busy, self._settings.per_webhook_in_flight)
+            if not rows:
+                break
+            for row in rows:
+                task = asyncio.create_task(self._attempt(row))
+                self._in_flight[task] = row["webhook_id"]
+                task.add_done_callback(self._finished)
+            started += len(rows)
+        return started
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The outcome could not be recorded (the database away): the lease ends, it is tried again.
+            log.error("delivery attempt not recorded; retried when its lease ends", error=repr(task.exception()))
+        self._wake.set()  # a slot is free
 
     async def _attempt(self, row: Any) -> None:
         channel, attempts = row["channel"], row["attempts"]
         try:
             await self._senders[channel].send(row)
         except Exception as error:
-            retry_in = None if isinstance(error, RecipientGone) else self._budget.after_failure(attempts)
-            await repository.mark_failed_attempt(self._pool, row["delivery_id"], attempts, describe(error), retry_in)
+            retry_in = None if isinstance(error, FINAL) else self._budget.after_failure(attempts)
+            reason, detail = describe(error)
+            await repository.mark_failed_attempt(self._pool, row["delivery_id"], attempts, reason, detail, retry_in)
             result = "failed" if retry_in is None else "retry"
             ATTEMPTS.labels(channel, result).inc()
             log.warning("delivery attempt failed", delivery_id=str(row["delivery_id"]), channel=channel,
-                        attempts=attempts, error=describe(error), retry_in=retry_in)
+                        attempts=attempts, reason=reason, error=detail, retry_in=retry_in)
             return
         await repository.mark_delivered(self._pool, row["delivery_id"], attempts)
         ATTEMPTS.labels(channel, "delivered").inc()
         log.info("delivered", delivery_id=str(row["delivery_id"]), channel=channel, attempts=attempts)
 
     async def _until_next_due(self) -> float:
-        due = await repository.next_due(self._pool)
+        """Seconds until a delivery this worker could start is due (capped by the poll interval)."""
+        if len(self._in_flight) >= self._settings.worker_batch:
+            return self._settings.poll_seconds  # woken when a slot frees
+        busy = collections.Counter(w for w in self._in_flight.values() if w is not None)
+        full = [w for w, n in busy.items() if n >= self._settings.per_webhook_in_flight]
+        due = await repository.next_due(self._pool, excluding=full)
         if due is None:
             return self._settings.poll_seconds
         seconds = due.timestamp() - time.time()

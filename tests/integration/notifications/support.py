@@ -18,6 +18,7 @@ from tests.support.kafka import create_topics
 from tests.support.services import RunningService, serving
 
 SECRET = "pseudonym-secret-for-tests"
+LOCAL_RECEIVERS = "127.0.0.0/8,::1/128"  # the tests' receivers listen on loopback
 
 
 @contextlib.asynccontextmanager
@@ -33,7 +34,7 @@ async def running_notifications(
         department=department, database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap, pseudonym_secret=SECRET,
         outcomes_pattern=r"^innovation\.(" + "|".join(departments) + r")\.outcomes\.v1$",
         **{"retry_first_delay_seconds": 0.05, "retry_max_delay_seconds": 0.2, "max_attempts": 3,
-           "send_timeout_seconds": 2, "poll_seconds": 0.5, **settings},
+           "send_timeout_seconds": 2, "poll_seconds": 0.5, "webhook_allowed_networks": LOCAL_RECEIVERS, **settings},
     )
     async with serving(build(config), dsn, department, "http://notifications") as service:
         yield service

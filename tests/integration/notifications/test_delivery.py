@@ -17,8 +17,8 @@ from tests.support.waiting import at_least, eventually
 HOOK_SECRET = "whsec-0123456789abcdef"
 
 
-async def deliveries(service, **params):
-    response = await service.client.get("/v1/deliveries", params=params, headers=service.headers("viewer"))
+async def deliveries(service, role="viewer", **params):
+    response = await service.client.get("/v1/deliveries", params=params, headers=service.headers(role))
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -84,7 +84,7 @@ async def test_an_event_becomes_an_email_and_a_signed_webhook_post_once_even_whe
         assert (await deliveries(service, channel="email"))[0]["person"] == got.json()["person"]
 
 
-async def test_a_failing_webhook_ends_failed_after_the_budget_with_the_error_recorded(
+async def test_a_failing_webhook_ends_failed_after_the_budget_with_the_error_class_shown_and_its_text_for_admins(
     kafka_bootstrap, new_database, department,
 ):
     async with WebhookReceiver(status=500) as receiver, running_notifications(
@@ -100,10 +100,14 @@ async def test_a_failing_webhook_ends_failed_after_the_budget_with_the_error_rec
         by_hook = {d["webhook_id"]: d for d in items}
         refused = by_hook[failing.json()["webhook_id"]]
         assert refused["status"] == "failed" and refused["attempts"] == 3
-        assert refused["last_error"] == "HTTP 500: receiver says no"
+        assert refused["last_error"] == "HTTP 500" and refused["last_error_detail"] is None  # what a viewer sees
         assert len(receiver.requests) == 3
         down = by_hook[unreachable.json()["webhook_id"]]
-        assert down["status"] == "failed" and down["attempts"] == 3 and "ConnectError" in down["last_error"]
+        assert down["status"] == "failed" and down["attempts"] == 3 and down["last_error"] == "connection failed"
+        for_admin = await deliveries(service, role="admin")
+        assert {d["webhook_id"]: d["last_error_detail"] for d in for_admin} == {
+            failing.json()["webhook_id"]: "HTTP 500: receiver says no",
+            unreachable.json()["webhook_id"]: "ConnectError: All connection attempts failed"}
         assert {d["delivery_id"] for d in await deliveries(service, status="failed")} == {d["delivery_id"] for d in items}
         assert await deliveries(service, status="delivered") == []
 
