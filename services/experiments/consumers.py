@@ -26,12 +26,12 @@ def outcomes_group(department: str) -> str:
 def attach(runtime: Runtime, experiments: Experiments) -> None:
     settings = runtime.settings
     ideas = EventConsumer(service=SERVICE, name=IDEAS_CONSUMER, pool=runtime.pool, producer=runtime.producer,
-                          apply=experiments.apply_idea_event)
+                          max_event_bytes=settings.max_event_bytes, apply=experiments.apply_idea_event)
     subscribe(runtime, ideas, topic_name(settings.department, "ideas"), group_id=ideas_group(settings.department),
               max_records=settings.consumer_max_records,
               description="idea.backed opens an experiment; idea.withdrawn abandons one still in planning")
     outcomes = EventConsumer(service=SERVICE, name=OUTCOMES_CONSUMER, pool=runtime.pool, producer=runtime.producer,
-                             apply=experiments.catalogue)
+                             max_event_bytes=settings.max_event_bytes, apply=experiments.catalogue)
     subscribe(runtime, outcomes, pattern=settings.outcomes_pattern, group_id=outcomes_group(settings.department),
               max_records=settings.consumer_max_records,
               description="every department's outcome.recorded, so that adoptions name real outcomes")

@@ -27,12 +27,12 @@ def adoptions_group(department: str) -> str:
 def attach(runtime: Runtime, notifications: Notifications) -> None:
     settings = runtime.settings
     own = EventConsumer(service=SERVICE, name=DEPARTMENT_CONSUMER, pool=runtime.pool, producer=runtime.producer,
-                        apply=notifications.department_event)
+                        max_event_bytes=settings.max_event_bytes, apply=notifications.department_event)
     subscribe(runtime, own, *(topic_name(settings.department, s) for s in STREAMS),
               group_id=department_group(settings.department), max_records=settings.consumer_max_records,
               description="every event of the department becomes deliveries to its subscribers and webhooks")
     adoptions = EventConsumer(service=SERVICE, name=ADOPTIONS_CONSUMER, pool=runtime.pool, producer=runtime.producer,
-                              apply=notifications.outcomes_event)
+                              max_event_bytes=settings.max_event_bytes, apply=notifications.outcomes_event)
     subscribe(runtime, adoptions, pattern=settings.outcomes_pattern,
               group_id=adoptions_group(settings.department), max_records=settings.consumer_max_records,
               description="outcome.adopted by other departments of this department's outcomes")

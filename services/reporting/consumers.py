@@ -41,7 +41,7 @@ class ReadModelConsumer(EventConsumer):
 
 def new_consumer(runtime: Runtime) -> ReadModelConsumer:
     return ReadModelConsumer(service="reporting", name=runtime.settings.consumer_name, pool=runtime.pool,
-                             producer=runtime.producer)
+                             producer=runtime.producer, max_event_bytes=runtime.settings.max_event_bytes)
 
 
 async def attach(runtime: Runtime) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from aiokafka.errors import MessageSizeTooLargeError
+
 from shared.events.topics import dlq_topic
 from shared.kafka_records import raw_name, unreadable_headers
 
@@ -65,20 +67,24 @@ async def publish_dead_letter(
     headers: Sequence[tuple[str, bytes]] | None,
     error: BaseException,
 ) -> None:
-    """Send the original record, byte for byte, to `innovation.dlq.<service>` and wait for the broker."""
-    await producer.send_and_wait(
-        dlq_topic(service),
-        value=value,
-        key=key,
-        headers=dead_letter_headers(
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            error_class=getattr(error, "error_class", type(error).__name__),
-            reason=getattr(error, "reason", None) or str(error) or type(error).__name__,
-            original_headers=headers,
-        ),
+    """Send the original record, byte for byte, to `innovation.dlq.<service>` and wait for the broker.
+
+    A record too large to be sent again with our headers (the broker or the producer refuses it) is
+    dead-lettered without its value, with `dlq_value_omitted` giving its size: the original stays in its
+    topic (retention is unlimited) at the partition and offset the headers name."""
+    letter = dead_letter_headers(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        error_class=getattr(error, "error_class", type(error).__name__),
+        reason=getattr(error, "reason", None) or str(error) or type(error).__name__,
+        original_headers=headers,
     )
+    try:
+        await producer.send_and_wait(dlq_topic(service), value=value, key=key, headers=letter)
+    except MessageSizeTooLargeError:
+        omitted = [("dlq_value_omitted", str(len(value or b"")).encode())]
+        await producer.send_and_wait(dlq_topic(service), value=None, key=key, headers=letter + omitted)
 
 
 def _truncate(reason: str) -> bytes:
