@@ -73,6 +73,8 @@ class ServiceSettings(BaseSettings):
     http_workers: int = Field(default=1, ge=1, le=64)
     # How long a graceful stop may take before in-flight work is abandoned.
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+    # The largest record value a consumer parses; a larger one is dead-lettered as EventTooLarge.
+    max_event_bytes: int = Field(default=1_048_576, ge=1024, le=8 * 1_048_576)
     # Allows the published defaults and demo secrets: for a development machine only.
     development_mode: bool = Field(default=False, validation_alias=AliasChoices(DEVELOPMENT_MODE, "development_mode"))
 
