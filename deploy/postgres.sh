@@ -8,7 +8,7 @@ PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-innovation}
 PG_PASSWORD=${PG_PASSWORD:-innovation}
 POSTGRES_URL=${POSTGRES_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres}
-LOG=$LOG_DIR/postgres.log
+LOG=$LOG_DIR/postgres.log  # a link to the server's log, which lives beside its data (see start)
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -69,11 +69,14 @@ max_connections = 500
 shared_buffers = 256MB
 CONF
   fi
-  touch "$LOG"; [ "$(id -u)" = 0 ] && chown postgres: "$LOG"
-  say "postgres: starting PostgreSQL $("$bin/postgres" --version | awk '{print $3}') at 127.0.0.1:$PG_PORT; log: $LOG"
-  if ! as_pg "$bin/pg_ctl" -D "$data" -l "$LOG" -w -t 60 start >/dev/null 2>&1; then
-    tail -n 5 "$LOG" >&2 || true
-    die "postgres: the server did not start; read $LOG"
+  # The server writes its log as the postgres user, who may not enter the checkout: keep it beside the data.
+  local server_log=$home/postgres.log output
+  touch "$server_log"; [ "$(id -u)" = 0 ] && chown postgres: "$server_log"
+  ln -sfn "$server_log" "$LOG"
+  say "postgres: starting PostgreSQL $("$bin/postgres" --version | awk '{print $3}') at 127.0.0.1:$PG_PORT; log: $server_log"
+  if ! output=$(as_pg "$bin/pg_ctl" -D "$data" -l "$server_log" -w -t 60 start 2>&1); then
+    { printf '%s\n' "$output"; tail -n 10 "$server_log"; } | sed 's/^/  postgres: /' >&2 || true
+    die "postgres: the server did not start (its words are above); log: $server_log"
   fi
   answers || die "postgres: the server started but refuses connections as $PG_USER at 127.0.0.1:$PG_PORT; read $LOG"
   say "postgres: ready at 127.0.0.1:$PG_PORT"
