@@ -24,3 +24,10 @@ class ReportingSettings(ServiceSettings):
     # Aggregates are public by default; an operator can require a bearer key (any department, any role).
     require_viewer_key: bool = Field(default=False, validation_alias=AliasChoices("REPORTING_REQUIRE_VIEWER_KEY", "require_viewer_key"))
     dashboard_refresh_seconds: int = Field(default=10, ge=2, le=3600)
+    # Public reads (dashboard, /v1/*) run on a pool of their own, so a crowd of readers cannot take the
+    # connections the projection writes with; each read statement is cut off after the timeout (503).
+    read_pool_size: int = Field(default=5, ge=2, le=100,
+                                validation_alias=AliasChoices("REPORTING_READ_POOL_SIZE", "read_pool_size"))
+    read_statement_timeout_ms: int = Field(
+        default=10_000, ge=1, le=600_000,
+        validation_alias=AliasChoices("REPORTING_READ_STATEMENT_TIMEOUT_MS", "read_statement_timeout_ms"))

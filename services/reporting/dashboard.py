@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import figures
-from services.reporting.http import reader, summary_of
+from services.reporting.http import reader, reading, summary_of
 from shared.runtime import runtime_of
 
 HERE = Path(__file__).parent
@@ -76,8 +76,8 @@ async def dashboard(
     q: Annotated[str, Query(max_length=200)] = "",
     similar: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    data = await summary_of(request)
-    async with runtime_of(request).pool.acquire() as conn:
+    async with reading(request) as conn:
+        data = await summary_of(conn)
         weeks = await figures.timeseries(conn)
         learnings = await figures.search_learnings(conn, q.strip(), 10)
         themes = (await figures.themes(conn))[:10]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
@@ -29,28 +32,41 @@ Department = Annotated[str, Path(pattern=DEPARTMENT_PATTERN, description="A depa
 DepartmentFilter = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN, description="Only this department")]
 
 
+@contextlib.asynccontextmanager
+async def reading(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the read pool (never the projection's), its statements cut off after the
+    configured timeout: a read that takes too long answers 503 instead of holding the connection."""
+    runtime = runtime_of(request)
+    async with runtime.read_pool.acquire() as conn:
+        # Session-level, undone by the pool's reset (RESET ALL) when the connection goes back.
+        await conn.execute(f"SET statement_timeout = {int(runtime.settings.read_statement_timeout_ms)}")
+        try:
+            yield conn
+        except asyncpg.QueryCanceledError:
+            raise ApiError(503, "the figures took too long to read; try again shortly") from None
+
+
 async def read_figures(request: Request) -> dict[str, dict[str, Any]]:
-    async with runtime_of(request).pool.acquire() as conn:
+    async with reading(request) as conn:
         return await figures.all_figures(conn)
 
 
-async def summary_of(request: Request) -> dict[str, Any]:
+async def summary_of(conn: asyncpg.Connection) -> dict[str, Any]:
     """What the summary endpoint and the dashboard show: one read, so they agree."""
-    pool = runtime_of(request).pool
-    async with pool.acquire() as conn:
-        every = await figures.all_figures(conn)
-        return {
-            "figures": every[figures.ALL],
-            "departments": sorted(d for d in every if d != figures.ALL),
-            "department_figures": {d: f for d, f in every.items() if d != figures.ALL},
-            "adoption_links": await figures.adoption_links(conn),
-            "campaigns": await figures.campaigns(conn),
-        }
+    every = await figures.all_figures(conn)
+    return {
+        "figures": every[figures.ALL],
+        "departments": sorted(d for d in every if d != figures.ALL),
+        "department_figures": {d: f for d, f in every.items() if d != figures.ALL},
+        "adoption_links": await figures.adoption_links(conn),
+        "campaigns": await figures.campaigns(conn),
+    }
 
 
 @router.get("/summary", summary="Across-government figures", description=f"Figures across government.\n\n{_DEFINITIONS}")
 async def summary(request: Request) -> dict[str, Any]:
-    data = await summary_of(request)
+    async with reading(request) as conn:
+        data = await summary_of(conn)
     return {
         "scope": figures.ALL,
         "departments": len(data["departments"]),
@@ -70,8 +86,7 @@ async def departments(request: Request) -> dict[str, Any]:
 @router.get("/departments/{department}", summary="One department's figures",
             description=f"404 when the department has sent no event.\n\n{_DEFINITIONS}")
 async def department(request: Request, department: Department) -> dict[str, Any]:
-    pool = runtime_of(request).pool
-    async with pool.acquire() as conn:
+    async with reading(request) as conn:
         every = await figures.all_figures(conn)
         if department not in every:
             raise ApiError(404, "no events seen from this department", [{"field": "department", "rule": "known"}])
@@ -86,13 +101,13 @@ async def department(request: Request, department: Department) -> dict[str, Any]
 
 @router.get("/themes", summary="Ideas by theme", description=figures.DEFINITIONS["themes"])
 async def themes(request: Request, department: DepartmentFilter = None) -> dict[str, Any]:
-    async with runtime_of(request).pool.acquire() as conn:
+    async with reading(request) as conn:
         return {"themes": await figures.themes(conn, department)}
 
 
 @router.get("/timeseries", summary="Weekly time series", description=figures.DEFINITIONS["timeseries"])
 async def timeseries(request: Request, department: DepartmentFilter = None) -> dict[str, Any]:
-    async with runtime_of(request).pool.acquire() as conn:
+    async with reading(request) as conn:
         return {"metrics": list(figures.TIMESERIES_METRICS), "weeks": await figures.timeseries(conn, department)}
 
 
@@ -103,7 +118,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 @router.get("/learnings", summary="Learnings shared, with full-text search",
             description=figures.DEFINITIONS["learnings"] + " Without `q`, the latest learnings.")
 async def learnings(request: Request, q: Search = "", limit: Limit = 20) -> dict[str, Any]:
-    async with runtime_of(request).pool.acquire() as conn:
+    async with reading(request) as conn:
         found = await figures.search_learnings(conn, q.strip(), limit)
     return {"q": q, "learnings": [{k: v for k, v in r.items() if k != "rank"} for r in found]}
 
@@ -117,7 +132,7 @@ async def similar(
     limit: Limit = 10,
     exclude_department: DepartmentFilter = None,
 ) -> dict[str, Any]:
-    async with runtime_of(request).pool.acquire() as conn:
+    async with reading(request) as conn:
         return {"q": q, "ideas": await figures.similar_ideas(conn, q.strip(), limit, exclude_department)}
 
 

@@ -23,6 +23,7 @@ def spec(settings: ReportingSettings) -> ServiceSpec:
         routers=(api_router, dashboard_router),
         relay=False,
         subscribe=attach,
+        read_pool_size=settings.read_pool_size,
         # A new department's topics match the pattern as soon as the metadata refreshes.
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
     )

@@ -14,11 +14,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from services.reporting.config import ReportingSettings
 from services.reporting.main import build
 from shared.events import encode
 from shared.outbox import new_producer
+from shared.runtime import Runtime
 from tests.conftest import RUN_ID
 
 ROOT_DIR = str(Path(__file__).resolve().parents[3])
@@ -36,7 +38,8 @@ def pattern_for(*departments: str) -> str:
 def settings_for(dsn: str, bootstrap: str, departments: Sequence[str], **more) -> ReportingSettings:
     return ReportingSettings(
         database_url=dsn, kafka_bootstrap_servers=bootstrap, topic_pattern=pattern_for(*departments),
-        group_id=f"reporting-test-{uuid.uuid4().hex[:8]}", metadata_max_age_ms=1000, batch_max_records=500, **more,
+        **{"group_id": f"reporting-test-{uuid.uuid4().hex[:8]}", "metadata_max_age_ms": 1000, "batch_max_records": 500,
+           **more},
     )
 
 
@@ -82,6 +85,11 @@ async def wait_applied(dsn: str, count: int, timeout: float = 60.0) -> None:
 class Running:
     settings: ReportingSettings
     client: httpx.AsyncClient
+    app: FastAPI
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.state.runtime
 
     async def get(self, path: str, **params) -> dict:
         response = await self.client.get(path, params=params)
@@ -95,7 +103,7 @@ async def running(settings: ReportingSettings) -> AsyncIterator[Running]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
-            yield Running(settings, client)
+            yield Running(settings, client, app)
 
 
 @pytest.fixture
