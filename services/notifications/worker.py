@@ -165,7 +165,8 @@ def describe(error: BaseException) -> tuple[str, str]:
     department may read, and the whole text, for logs and admins only (it may hold a
     receiver's response, an address, a resolver's message)."""
     text = str(error).strip()
-    detail = text if isinstance(error, SendFailed) else (f"{type(error).__name__}: {text}" if text else type(error).__name__)
+    ours = isinstance(error, (SendFailed, addresses.RefusedDestination, egress.NotResolved))
+    detail = text if ours else (f"{type(error).__name__}: {text}" if text else type(error).__name__)
     return _reason(error), detail[:1000]
 
 

@@ -5,6 +5,8 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import itertools
+import ssl
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -73,19 +75,30 @@ class Received:
 
 
 class WebhookReceiver:
-    """A minimal HTTP/1.1 server recording every request, answering with `status`."""
+    """A minimal HTTP/1.1 server on loopback recording every request, answering with `status`
+    (and `headers`); over TLS when given a server context (recording the SNI names it is sent).
+    `journal`, shared between receivers, records ("<name>", delivery id) as requests arrive."""
 
-    def __init__(self, status: int = 204) -> None:
-        self.status = status
+    def __init__(self, status: int = 204, *, headers: dict[str, str] | None = None, tls: ssl.SSLContext | None = None,
+                 journal: list[tuple[str, str]] | None = None, name: str = "receiver") -> None:
+        self.status, self.extra_headers, self.tls = status, headers or {}, tls
+        self.journal, self.name = journal if journal is not None else [], name
         self.requests: list[Received] = []
+        self.server_names: list[str | None] = []
         self._server: asyncio.Server | None = None
 
     @property
+    def port(self) -> int:
+        return self._server.sockets[0].getsockname()[1]
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/hooks/innovation"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hooks/innovation"
 
     async def __aenter__(self) -> "WebhookReceiver":
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        if self.tls is not None:
+            self.tls.sni_callback = lambda _, name, __: self.server_names.append(name)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         return self
 
     async def __aexit__(self, *_: Any) -> None:
@@ -101,10 +114,65 @@ class WebhookReceiver:
                 headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines if l)}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 self.requests.append(Received(method, path, headers, body))
-                reply = b"" if self.status == 204 else b"receiver says no"
-                writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(reply)}\r\n\r\n".encode() + reply)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+                self.journal.append((self.name, headers.get("x-innovation-delivery", "")))
+                await self.respond(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
         finally:
             writer.close()
+
+    async def respond(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reply = b"" if self.status == 204 else b"receiver says no"
+        extra = "".join(f"{k}: {v}\r\n" for k, v in self.extra_headers.items())
+        writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(reply)}\r\n{extra}\r\n".encode() + reply)
+        await writer.drain()
+
+
+class DripReceiver(WebhookReceiver):
+    """A receiver that takes the request, then sends its response one byte every `interval`
+    seconds, never finishing: only the sender's deadline ends the exchange. Records each
+    connection cut off by the sender (as ("<name> cut off", delivery id) in the journal) and the
+    most connections it held open at once."""
+
+    def __init__(self, interval: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.interval, self.open, self.most_open, self.cut_off = interval, 0, 0, 0
+
+    async def respond(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        delivery = self.requests[-1].headers.get("x-innovation-delivery", "")
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        try:
+            for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: "):
+                if reader.at_eof() or writer.transport.is_closing():
+                    raise ConnectionResetError("the sender hung up")
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(self.interval)
+        except ConnectionError:
+            self.cut_off += 1
+            self.journal.append((f"{self.name} cut off", delivery))
+            raise
+        finally:
+            self.open -= 1
+
+
+class FloodReceiver(WebhookReceiver):
+    """A receiver answering 500 with a body announced as `size` bytes, written until the sender
+    hangs up; records how many bytes it managed to write."""
+
+    def __init__(self, size: int = 1 << 30, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size, self.written, self.cut_off = size, 0, 0
+
+    async def respond(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(f"HTTP/1.1 500 X\r\nContent-Length: {self.size}\r\n\r\n".encode())
+        chunk = b"x" * 65536
+        try:
+            while self.written < self.size:
+                writer.write(chunk)
+                await writer.drain()
+                self.written += len(chunk)
+        except ConnectionError:
+            self.cut_off += 1
+            raise

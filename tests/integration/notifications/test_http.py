@@ -160,3 +160,21 @@ async def test_deliveries_are_filtered_and_paged_with_a_cursor(kafka_bootstrap, 
         assert [d["event_id"] for d in only.json()["items"]] == [str(events[2].id)]
         none = await service.client.get("/v1/deliveries", params={"channel": "email"}, headers=viewer)
         assert none.json() == {"items": [], "next_cursor": None}
+
+
+async def test_a_subscribers_address_and_name_are_shown_to_admins_and_to_the_person_only(service):
+    client = service.client
+    body = {**GOOD_SUBSCRIPTION, "display_name": "Bob Smith"}
+    assert (await client.put("/v1/subscriptions/bob", json=body,
+                             headers=service.headers("contributor", person="bob"))).status_code == 201
+    for role, person in [("viewer", "bob"), ("contributor", "bob"), ("reviewer", "bob"), ("admin", None), ("admin", "carol")]:
+        got = await client.get("/v1/subscriptions/bob", headers=service.headers(role, person=person))
+        assert got.status_code == 200 and (got.json()["email"], got.json()["display_name"]) == (
+            "bob@dept.example.org", "Bob Smith"), (role, person)
+    for role, person in [("viewer", "carol"), ("contributor", "carol"), ("reviewer", None), ("viewer", None)]:
+        got = await client.get("/v1/subscriptions/bob", headers=service.headers(role, person=person))
+        assert got.status_code == 200, (role, person)
+        assert got.json()["email"] is None and got.json()["display_name"] is None, (role, person)
+        assert got.json()["person"] == pseudonymise(SECRET, "bob") and got.json()["event_types"] == [
+            "uk.gov.innovation.idea.submitted.v1"]
+    assert (await client.get("/v1/subscriptions/bob", headers=service.headers("stranger", person="bob"))).status_code == 404
