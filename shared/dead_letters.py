@@ -35,9 +35,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from pydantic import ValidationError
 
+from shared import kafka_records
 from shared.events.topics import dlq_topic
 from shared.outbox import new_producer
 from shared.settings import ServiceSettings
+
+kafka_records.install()  # a record with a non-UTF-8 header name, even on a dead-letter topic, is listed
 
 DLQ_PREFIX = "innovation.dlq."
 _DLQ_HEADER = "dlq_"
