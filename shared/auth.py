@@ -82,7 +82,7 @@ async def authenticated(request: Request) -> Caller:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise _unauthorised("missing bearer API key")
-    caller = await find_caller(request.app.state.runtime.pool, key.strip())
+    caller = await find_caller(request.app.state.runtime.read_pool, key.strip())
     if caller is None:
         raise _unauthorised("unknown or revoked API key")
     return caller

@@ -125,8 +125,9 @@ async def prepare_database(dsn: str, components: Mapping[str, Path]) -> list[Mig
         await conn.close()
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=30)
+async def create_pool(dsn: str, *, max_size: int = 10, server_settings: Mapping[str, str] | None = None) -> asyncpg.Pool:
+    return await asyncpg.create_pool(dsn, min_size=min(2, max_size), max_size=max_size, command_timeout=30,
+                                     server_settings=dict(server_settings or {}))
 
 
 def main() -> None:

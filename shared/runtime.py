@@ -62,6 +62,7 @@ class ServiceSpec:
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()  # long-running tasks
     pool_size: int = 10
     read_pool_size: int = 0  # > 0: public reads get a pool of their own, so they cannot starve the consumers
+    read_pool_settings: Mapping[str, str] = field(default_factory=dict)  # its sessions' settings (statement_timeout...)
     max_body_bytes: int = 64 * 1024
     version: str = "1.0.0"
     broker_options: Mapping[str, Any] = field(default_factory=dict)  # extra aiokafka client arguments
@@ -84,7 +85,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         producer = new_producer(settings.kafka_bootstrap_servers, **settings.kafka_client_options())
         broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None, graceful_timeout=settings.shutdown_grace_seconds,
                              security=settings.kafka_security(), **spec.broker_options)
-        read_pool = await create_pool(dsn, max_size=spec.read_pool_size) if spec.read_pool_size else pool
+        read_pool = await create_pool(dsn, max_size=spec.read_pool_size, server_settings=spec.read_pool_settings) \
+            if spec.read_pool_size else pool
         runtime = Runtime(settings=settings, pool=pool, producer=producer, broker=broker, read_pool=read_pool,
                           kafka_options=spec.broker_options)
         tasks: list[asyncio.Task] = []

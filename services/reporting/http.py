@@ -34,12 +34,10 @@ DepartmentFilter = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN, descr
 
 @contextlib.asynccontextmanager
 async def reading(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the read pool (never the projection's), its statements cut off after the
-    configured timeout: a read that takes too long answers 503 instead of holding the connection."""
-    runtime = runtime_of(request)
-    async with runtime.read_pool.acquire() as conn:
-        # Session-level, undone by the pool's reset (RESET ALL) when the connection goes back.
-        await conn.execute(f"SET statement_timeout = {int(runtime.settings.read_statement_timeout_ms)}")
+    """A connection of the read pool (never the projection's), read-only, its statements cut off after
+    the configured timeout (services/reporting/main.py): a read that takes too long answers 503 instead
+    of holding the connection."""
+    async with runtime_of(request).read_pool.acquire() as conn:
         try:
             yield conn
         except asyncpg.QueryCanceledError:

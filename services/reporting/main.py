@@ -24,6 +24,8 @@ def spec(settings: ReportingSettings) -> ServiceSpec:
         relay=False,
         subscribe=attach,
         read_pool_size=settings.read_pool_size,
+        read_pool_settings={"statement_timeout": str(settings.read_statement_timeout_ms),
+                            "default_transaction_read_only": "on"},
         # A new department's topics match the pattern as soon as the metadata refreshes.
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
     )
