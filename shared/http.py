@@ -93,25 +93,30 @@ class RequestContext:
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
                 await self._too_large(send_with_id)
+            elif (first := await self._read_body(receive)) is None:
+                await self._too_large(send_with_id)
             else:
-                received = 0
-
-                async def limited_receive() -> Message:
-                    nonlocal received
-                    message = await receive()
-                    received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
-                        raise _BodyTooLarge
-                    return message
-
-                try:
-                    await self.app(scope, limited_receive, send_with_id)
-                except _BodyTooLarge:
-                    await self._too_large(send_with_id)
+                await self.app(scope, _replay(first, receive), send_with_id)
         route = scope.get("route")
         route_name = getattr(route, "path", "unmatched")
         REQUESTS.labels(scope["method"], route_name, str(status_holder["status"])).inc()
         LATENCY.labels(scope["method"], route_name).observe(time.perf_counter() - started)
+
+    async def _read_body(self, receive: Receive) -> Message | None:
+        """The whole body as one message (or the disconnect that cut it short), None as soon as it
+        exceeds the limit. Read here, before the app runs, because a chunked body declares no length,
+        and an error raised inside the app's own read becomes FastAPI's 400, not a 413."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     async def _too_large(self, send: Send) -> None:
         response = JSONResponse(
@@ -121,8 +126,14 @@ class RequestContext:
         await response({"type": "http"}, _nothing, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A receive that gives the app the message already read, then what the server sends next."""
+    pending = [first]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 async def _nothing() -> Message:
