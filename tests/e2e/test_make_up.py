@@ -61,6 +61,7 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
         "REPORTING_TOPIC_PATTERN": rf"^innovation\.up{tag}[a-z]+\.(ideas|experiments|outcomes)\.v1$",
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
     }
+    env.pop("INNOVATION_DEVELOPMENT_MODE", None)  # make up must set it itself
     ports = [base] + [base + 10 * n + k for n in range(2) for k in (1, 2, 3)]
     pid_dir = tmp_path / "run" / "pids"
     await create_topics(kafka_bootstrap, *(f"innovation.up{tag}sim.{s}.v1" for s in ("ideas", "experiments", "outcomes")))
