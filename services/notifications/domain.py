@@ -65,6 +65,9 @@ def display_name(value: str) -> str:
     return value
 
 
+_HOST_NAME = re.compile(r"[^\W_][\w.-]*")  # letters of any script (IDN), digits, "_", "-", "."
+
+
 def webhook_url(value: str) -> str:
     """An absolute http(s) URL with a host, and no credentials, fragment, spaces or control characters."""
     if len(value) > 2000:
@@ -78,8 +81,8 @@ def webhook_url(value: str) -> str:
         raise InvalidInput("url", "an absolute URL such as https://hooks.example.org/innovation") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidInput("url_scheme", "the scheme must be https or http")
-    if not parts.hostname:
-        raise InvalidInput("url_host", "the URL must name a host")
+    if not parts.hostname or not (":" in parts.hostname or _HOST_NAME.fullmatch(parts.hostname)):
+        raise InvalidInput("url_host", "the URL must name a host: a name of letters, digits, '-' and '.', or an address")
     if parts.username is not None or parts.password is not None:
         raise InvalidInput("url_no_credentials", "credentials do not belong in the URL: use the secret")
     if parts.fragment:

@@ -13,6 +13,7 @@ import httpx
 
 from services.notifications import addresses
 from services.notifications.addresses import IPAddress, Network
+from services.notifications.domain import InvalidInput
 
 
 class NotResolved(Exception):
@@ -60,7 +61,11 @@ async def vet_at_registration(url: str, allowed: Iterable[Network], timeout: flo
     """Refuses a webhook URL whose host is, or resolves to, a refused address. A name that does not
     resolve now, or not within `timeout`, is accepted: every delivery vets it again."""
     try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:  # e.g. a name IDNA cannot encode
+        raise InvalidInput("url", f"not a URL that can be sent to: {error}") from None
+    try:
         async with asyncio.timeout(timeout):
-            await vet(httpx.URL(url), allowed)
+            await vet(parsed, allowed)
     except (NotResolved, TimeoutError):
         pass

@@ -19,7 +19,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from services.notifications import domain, egress
-from services.notifications.addresses import RefusedDestination
 from services.notifications.handlers import Notifications
 from shared.auth import Caller, department_member
 from shared.http import ApiError
@@ -207,7 +206,7 @@ async def delete_subscription(request: Request, person_ref: PersonRef, caller: S
 async def add_webhook(request: Request, response: Response, body: WebhookIn, _: Admin) -> dict[str, Any]:
     try:
         await egress.vet_at_registration(body.url, runtime_of(request).settings.allowed_networks, REGISTRATION_RESOLVE_SECONDS)
-    except RefusedDestination as refused:
+    except domain.InvalidInput as refused:  # a RefusedDestination, mostly
         raise ApiError(422, "validation failed", [{"field": "url", "rule": refused.rule, "message": refused.message}]) from None
     row = await _notifications(request).add_webhook(body.url, body.secret, body.event_types, body.description)
     response.headers["Location"] = f"/v1/webhooks/{row['webhook_id']}"

@@ -36,6 +36,8 @@ HOSTILE_URLS = [
     ("https://hooks.example.org:99999/", "url"),
     ("https://hooks.example.org/#frag", "url_no_fragment"),
     ("hooks.example.org/innovation", "url_scheme"),
+    ("https://exa\u00admple.org/hook", "url_host"),
+    ("https://hooks%2eexample.org/", "url_host"),
 ]
 
 

@@ -52,6 +52,9 @@ def test_webhook_urls():
     assert refused(domain.webhook_url, "gopher://x.org/") == "url_scheme"
     assert refused(domain.webhook_url, "https://" + "a" * 2000) == "max_length"
     assert refused(domain.webhook_url, "https://[::1") == "url"
+    assert domain.webhook_url("https://テスト.example.jp/hook") == "https://テスト.example.jp/hook"
+    for junk in ("http://ex%41mple.com/", "http://exa\u00admple.com/", "http://%00/", "http://ab\\cd/", "http://-a.org/"):
+        assert refused(domain.webhook_url, junk) == "url_host", junk
 
 
 def test_webhook_secrets_are_long_printable_ascii():
