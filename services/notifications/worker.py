@@ -107,7 +107,7 @@ class WebhookSender:
         self._allowed = settings.allowed_networks
         self._client = httpx.AsyncClient(
             timeout=settings.send_timeout_seconds, follow_redirects=False, trust_env=False, verify=verify,
-            limits=httpx.Limits(max_keepalive_connections=0),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),  # the worker bounds attempts
             headers={"User-Agent": "innovation-network-notifications/1", "Accept-Encoding": "identity"})
 
     async def send(self, row: Any) -> None:
