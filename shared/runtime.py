@@ -94,7 +94,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         try:
             await producer.start()
             if spec.relay:
-                runtime.relay = OutboxRelay(dsn, producer)
+                runtime.relay = OutboxRelay(dsn, lambda: new_producer(settings.kafka_bootstrap_servers,
+                                                                      **settings.kafka_client_options()))
                 tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
             if spec.subscribe:
                 await spec.subscribe(runtime)
