@@ -22,6 +22,7 @@ from aiokafka.errors import TopicAlreadyExistsError  # noqa: E402
 from shared.auth import ROLES, new_key, register_key  # noqa: E402
 from shared.db import SHARED_MIGRATIONS, prepare_database  # noqa: E402
 from shared.events.topics import STREAMS, dlq_topic, topic_name  # noqa: E402
+from shared.settings import local_postgres  # noqa: E402
 
 DEPARTMENT_SERVICES = ("ideas", "experiments", "notifications")
 CONSUMING_SERVICES = ("experiments", "notifications", "reporting")
@@ -77,8 +78,8 @@ async def main() -> None:
     parser.add_argument("--keys", type=Path, default=Path(".run/demo-keys.json"))
     parser.add_argument("--partitions", type=int, default=3)
     args = parser.parse_args()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    server = os.environ.get("POSTGRES_SERVER_URL", "postgresql://innovation:innovation@127.0.0.1:5432")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}")
+    server = os.environ.get("POSTGRES_SERVER_URL", local_postgres())
     await create_topics(bootstrap, args.departments, args.partitions)
     keys = demo_keys(args.keys, args.departments)
     await register_keys(server, args.departments, keys)

@@ -33,7 +33,7 @@ data_home() {
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir"; then
     [ -z "${PG_DATA_HOME:-}" ] || die "postgres: the postgres user cannot enter PG_DATA_HOME=$dir; choose a directory it can reach"
     # The checkout sits where the postgres user may not enter: keep the data elsewhere.
-    dir=/var/tmp/innovation-postgres-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)
+    dir=/var/tmp/innovation-postgres-$(printf '%s' "$RUN_DIR" | md5sum | cut -c1-8)
     mkdir -p "$dir"
   fi
   [ "$(id -u)" = 0 ] && chown postgres: "$dir"

@@ -1,22 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, makes sure Kafka and PostgreSQL run, and runs every test.
-# A broker or database that was already running is reused and left running; what this
-# script started, it stops at the end.
+# Installs everything the tests need and runs every test. The tests use a Kafka broker and a
+# PostgreSQL server of their own (ports 19092 and 15432, run directory .run/test), started by the
+# test session and stopped at its end (tests/support/infra.py), so a `make up` beside them is
+# neither used nor disturbed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bash "$ROOT/deploy/install.sh" --test
-started=()
-if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
-  bash "$ROOT/deploy/kafka.sh" status >/dev/null 2>&1 || started+=(kafka)
-  bash "$ROOT/deploy/kafka.sh" start
-fi
-if [ -z "${POSTGRES_URL:-}" ]; then
-  bash "$ROOT/deploy/postgres.sh" status >/dev/null 2>&1 || started+=(postgres)
-  bash "$ROOT/deploy/postgres.sh" start
-fi
-cleanup() { for what in "${started[@]}"; do bash "$ROOT/deploy/$what.sh" stop; done; }
-trap cleanup EXIT
-
 cd "$ROOT"
 export INNOVATION_DEVELOPMENT_MODE=1  # the local server's password and demo secrets are allowed here
 "$VENV/bin/pytest" "$@"

@@ -8,13 +8,32 @@ DEPARTMENTS=${INNOVATION_DEMO_DEPARTMENTS:-"dwp hmrc"}
 PORT_BASE=${INNOVATION_PORT_BASE:-8000}  # reporting; the n-th department's services at +10n+1..3
 export SMTP_SINK_SMTP_PORT=${SMTP_SINK_SMTP_PORT:-1025} SMTP_SINK_HTTP_PORT=${SMTP_SINK_HTTP_PORT:-8025}
 export NOTIFICATIONS_SMTP_PORT=$SMTP_SINK_SMTP_PORT
-export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}
+# Departmental systems of three more departments emit events straight onto Kafka (deploy/simulator.py).
+SIMULATED=${INNOVATION_SIMULATED_DEPARTMENTS:-home-office,defra,natural-england}
+[ "${INNOVATION_SIMULATOR:-on}" = on ] || SIMULATED=
+export REPORTING_SIMULATED_DEPARTMENTS=$SIMULATED  # named as simulated on the dashboard
 # A development machine: the services accept the local server's password and the demo secrets.
 export INNOVATION_DEVELOPMENT_MODE=1
 
+started_servers=()  # kafka, postgres: started by this run
+launched=()  # the processes this run started
+# A start-up that fails part-way stops what this run started, and says so.
+undo_on_failure() {
+  local code=$?
+  [ "$code" = 0 ] && return
+  for name in "${launched[@]}"; do stop_pid "$name" 10; say "stopped $name (this run started it)"; done
+  for server in "${started_servers[@]}"; do bash "$ROOT/deploy/$server.sh" stop; done
+  say "make up failed; what it had started is stopped again"
+  exit "$code"
+}
+trap undo_on_failure EXIT
+
 bash "$ROOT/deploy/install.sh"
-bash "$ROOT/deploy/kafka.sh" start
-bash "$ROOT/deploy/postgres.sh" start
+for server in kafka postgres; do
+  bash "$ROOT/deploy/$server.sh" status >/dev/null 2>&1 || started_servers+=("$server")
+  bash "$ROOT/deploy/$server.sh" start
+done
 (cd "$ROOT" && "$PYTHON" deploy/bootstrap.py --departments $DEPARTMENTS --keys "$RUN_DIR/demo-keys.json") \
   >"$LOG_DIR/bootstrap.log" 2>&1 || die "creating topics and demo keys failed; read $LOG_DIR/bootstrap.log"
 
@@ -46,14 +65,6 @@ wait_ready() {
 
 declare -A PORTS=([ideas]=1 [experiments]=2 [notifications]=3)
 started=()
-launched=()  # what this run started: stopped again if the start-up fails part-way
-undo_on_failure() {
-  local code=$?
-  [ "$code" = 0 ] && return
-  for name in "${launched[@]}"; do stop_pid "$name" 10; done
-  exit "$code"
-}
-trap undo_on_failure EXIT
 start_process smtp-sink "$SMTP_SINK_SMTP_PORT" "$PYTHON" deploy/smtp_sink.py
 start_process reporting "$PORT_BASE" env HTTP_PORT="$PORT_BASE" "$PYTHON" -m services.reporting
 started+=("reporting:$PORT_BASE")
@@ -69,10 +80,9 @@ for dept in $DEPARTMENTS; do
 done
 for entry in "${started[@]}"; do wait_ready "${entry%%:*}" "${entry##*:}"; done
 
-# Departmental systems of three more departments emit events straight onto Kafka.
-SIMULATED=${INNOVATION_SIMULATED_DEPARTMENTS:-home-office,defra,natural-england}
-if [ "${INNOVATION_SIMULATOR:-on}" = on ]; then
-  start_process simulator - "$PYTHON" deploy/simulator.py --departments "$SIMULATED" --rate "${INNOVATION_SIMULATOR_RATE:-5}"
+if [ -n "$SIMULATED" ]; then
+  start_process simulator - "$PYTHON" deploy/simulator.py --departments "$SIMULATED" \
+    --rate "${INNOVATION_SIMULATOR_RATE:-5}" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS"
 fi
 
 first=${DEPARTMENTS%% *}
@@ -86,12 +96,13 @@ first=${DEPARTMENTS%% *}
       $((PORT_BASE + offset + 1)) $((PORT_BASE + offset + 2)) $((PORT_BASE + offset + 3))
     offset=$((offset + 10))
   done
+  [ -z "$SIMULATED" ] || printf '  simulated (demo data from a simulator, no services): %s\n' "${SIMULATED//,/, }"
   cat <<MSG
   API docs                        http://127.0.0.1:$((PORT_BASE + 1))/docs (each service: /docs, /openapi.json)
   emails (SMTP sink)              http://127.0.0.1:$SMTP_SINK_HTTP_PORT/  (SMTP on :$SMTP_SINK_SMTP_PORT)
   demo API keys                   $RUN_DIR/demo-keys.json
   logs                            $LOG_DIR/
-  Kafka $KAFKA_BOOTSTRAP_SERVERS, PostgreSQL 127.0.0.1:5432 (innovation/innovation)
+  Kafka $KAFKA_BOOTSTRAP_SERVERS, PostgreSQL 127.0.0.1:${PG_PORT:-5432} (innovation/innovation)
 Try:  curl -H "Authorization: Bearer \$(jq -r .$first.contributor $RUN_DIR/demo-keys.json)" -H 'X-Person-Ref: me' \\
         -H 'Content-Type: application/json' -d '{"title":"Fewer forms","problem":"...","proposal":"..."}' http://127.0.0.1:$((PORT_BASE + 1))/v1/ideas
 Stop everything with: make down

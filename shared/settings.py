@@ -13,6 +13,7 @@ repository are published. Settings that hold one of them are refused unless
 `INNOVATION_DEVELOPMENT_MODE=1` says this is a development machine (`make up` and the tests set it).
 """
 
+import os
 import re
 import ssl
 from typing import Any, ClassVar, Literal
@@ -24,7 +25,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.topics import validate_department
 
-LOCAL_POSTGRES = "postgresql://innovation:innovation@127.0.0.1:5432"
+def local_postgres() -> str:
+    """The local server of `make up` (deploy/postgres.sh, on PG_PORT)."""
+    return f"postgresql://innovation:innovation@127.0.0.1:{os.environ.get('PG_PORT', '5432')}"
 DEVELOPMENT_MODE = "INNOVATION_DEVELOPMENT_MODE"
 DEVELOPMENT_PSEUDONYM_SECRET = "local-development-secret"
 
@@ -84,7 +87,7 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _default_database(self):
         if self.database_url is None:
-            self.database_url = f"{LOCAL_POSTGRES}/{self.local_database()}"
+            self.database_url = f"{local_postgres()}/{self.local_database()}"
         return self
 
     @model_validator(mode="after")

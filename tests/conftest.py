@@ -17,20 +17,28 @@ RUN_ID = uuid.uuid4().hex[:6]
 os.environ["INNOVATION_DEVELOPMENT_MODE"] = "1"
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
+def _own(script: str, given: str | None, ours: str):
+    """The server given by the environment, else the tests' own, stopped at the end if this session started it."""
+    if given:
+        yield given
+        return
     try:
-        return infra.kafka_bootstrap()
+        started = infra.start(script)
     except infra.InfrastructureUnavailable as error:
         pytest.fail(str(error), pytrace=False)
+    yield ours
+    if started:
+        print(f"\n{infra.stop(script)} (started by this test session)")
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    try:
-        return infra.postgres_url()
-    except infra.InfrastructureUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
+def kafka_bootstrap():
+    yield from _own("kafka.sh", infra.given_kafka(), infra.TEST_KAFKA)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    yield from _own("postgres.sh", infra.given_postgres(), infra.TEST_POSTGRES)
 
 
 @pytest.fixture

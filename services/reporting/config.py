@@ -24,6 +24,12 @@ class ReportingSettings(ServiceSettings):
     # Aggregates are public by default; an operator can require a bearer key (any department, any role).
     require_viewer_key: bool = Field(default=False, validation_alias=AliasChoices("REPORTING_REQUIRE_VIEWER_KEY", "require_viewer_key"))
     dashboard_refresh_seconds: int = Field(default=10, ge=2, le=3600)
+    # Departments whose events come from a simulator (the local demo): the dashboard says so.
+    simulated_departments: str = Field(default="", validation_alias=AliasChoices(
+        "REPORTING_SIMULATED_DEPARTMENTS", "simulated_departments"))
+
+    def simulated(self) -> list[str]:
+        return sorted(d.strip() for d in self.simulated_departments.split(",") if d.strip())
     # Public reads (dashboard, /v1/*) run on a pool of their own, so a crowd of readers cannot take the
     # connections the projection writes with; each read statement is cut off after the timeout (503).
     read_pool_size: int = Field(default=5, ge=2, le=100,

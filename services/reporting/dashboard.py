@@ -101,6 +101,7 @@ async def dashboard(
         similar=similar,
         similar_ideas=similar_ideas,
         refresh_seconds=runtime_of(request).settings.dashboard_refresh_seconds,
+        simulated=runtime_of(request).settings.simulated(),
         styles=(GOVUK_DIST / "govuk-frontend.min.css").exists(),
     )
     return HTMLResponse(html)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -60,6 +61,8 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
         "REPORTING_GROUP_ID": f"reporting-up{tag}",
         "REPORTING_TOPIC_PATTERN": rf"^innovation\.up{tag}[a-z]+\.(ideas|experiments|outcomes)\.v1$",
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        # The scripts find the tests' broker and server already answering on these ports, and reuse them.
+        "KAFKA_PORT": kafka_bootstrap.rsplit(":", 1)[1], "PG_PORT": str(urlsplit(postgres_url).port),
     }
     env.pop("INNOVATION_DEVELOPMENT_MODE", None)  # make up must set it itself
     ports = [base] + [base + 10 * n + k for n in range(2) for k in (1, 2, 3)]
@@ -81,6 +84,9 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
                 json={"title": "Fewer forms", "problem": "Too many forms.", "proposal": "Merge them."},
             )
             assert submitted.status_code == 201, submitted.text
+            page = await client.get(f"http://127.0.0.1:{base}/")
+            assert f"the events of up{tag}sim come from a simulator" in page.text
+        assert f"simulated (demo data from a simulator, no services): up{tag}sim" in first.stderr + first.stdout
         pids = {p.stem: int(p.read_text()) for p in pid_dir.glob("*.pid")}
         assert {"reporting", "smtp-sink", "simulator", f"ideas-{departments[1]}"} <= set(pids)
 

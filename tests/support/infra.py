@@ -1,8 +1,10 @@
-"""The real broker and database for the tests: reused when running, started when not.
+"""The real broker and database for the tests: their own, on their own ports and run directory,
+so a `make up` beside them (port 9092 and 5432, `.run/`) never sees the tests' departments.
 
-`KAFKA_BOOTSTRAP_SERVERS` and `POSTGRES_URL` point the tests at an existing broker or
-server; otherwise the project's own deploy scripts start (or reuse) local ones. When
-neither can be had the tests fail loudly: they never skip.
+`KAFKA_BOOTSTRAP_SERVERS` and `POSTGRES_URL` point the tests at an existing broker or server
+instead. Otherwise the project's own deploy scripts start (or reuse) the tests' ones, and what a
+test session started it stops at its end. When neither can be had the tests fail loudly: they
+never skip.
 """
 
 import os
@@ -10,31 +12,42 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_KAFKA = "127.0.0.1:9092"
-LOCAL_POSTGRES = "postgresql://innovation:innovation@127.0.0.1:5432/postgres"
+# The environment of the deploy scripts for the tests' own broker and server.
+TEST_INFRA_ENV = {
+    "INNOVATION_RUN_DIR": os.environ.get("INNOVATION_TEST_RUN_DIR", str(ROOT / ".run" / "test")),
+    "KAFKA_PORT": "19092", "KAFKA_CONTROLLER_PORT": "19093", "PG_PORT": "15432",
+}
+TEST_KAFKA = f"127.0.0.1:{TEST_INFRA_ENV['KAFKA_PORT']}"
+TEST_POSTGRES = f"postgresql://innovation:innovation@127.0.0.1:{TEST_INFRA_ENV['PG_PORT']}/postgres"
 
 
 class InfrastructureUnavailable(RuntimeError):
     pass
 
 
-def _run_script(script: str) -> None:
-    result = subprocess.run(["bash", str(ROOT / "deploy" / script), "start"], capture_output=True, text=True)
+def _script(script: str, command: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **TEST_INFRA_ENV}
+    for given in ("KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_URL"):
+        env.pop(given, None)
+    return subprocess.run(["bash", str(ROOT / "deploy" / script), command], env=env, capture_output=True, text=True)
+
+
+def start(script: str) -> bool:
+    """Starts (or reuses) the tests' own server; True when this call started it."""
+    running = _script(script, "status").returncode == 0
+    result = _script(script, "start")
     if result.returncode != 0:
         raise InfrastructureUnavailable(f"deploy/{script} start failed:\n{result.stderr.strip()}")
+    return not running
 
 
-def kafka_bootstrap() -> str:
-    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if given:
-        return given
-    _run_script("kafka.sh")
-    return LOCAL_KAFKA
+def stop(script: str) -> str:
+    return _script(script, "stop").stderr.strip()
 
 
-def postgres_url() -> str:
-    given = os.environ.get("POSTGRES_URL")
-    if given:
-        return given
-    _run_script("postgres.sh")
-    return LOCAL_POSTGRES
+def given_kafka() -> str | None:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+
+
+def given_postgres() -> str | None:
+    return os.environ.get("POSTGRES_URL")
