@@ -10,9 +10,9 @@ import httpx
 from playwright.async_api import async_playwright
 
 from tests.integration.reporting.conftest import pattern_for, publish, wait_applied
-from tests.integration.reporting.process import ServiceProcess
 from tests.integration.reporting.scenario import department_events
 from tests.support.kafka import create_topics
+from tests.support.processes import reporting_process
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,8 +25,8 @@ async def test_dashboard_in_a_browser(kafka_bootstrap, new_database, department,
     dsn = await new_database("reporting")
     await create_topics(kafka_bootstrap, *(f"innovation.{department}.{s}.v1" for s in ("ideas", "experiments", "outcomes")))
     events, _ = department_events(department, title_a=HOSTILE)
-    service = ServiceProcess(dsn=dsn, bootstrap=kafka_bootstrap, pattern=pattern_for(department),
-                             group_id=f"reporting-ui-{uuid.uuid4().hex[:8]}", log=tmp_path / "service.log")
+    service = reporting_process(dsn=dsn, bootstrap=kafka_bootstrap, pattern=pattern_for(department),
+                                group_id=f"reporting-ui-{uuid.uuid4().hex[:8]}", log=tmp_path / "service.log")
     try:
         await service.start()
         await publish(kafka_bootstrap, events)

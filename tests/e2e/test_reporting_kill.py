@@ -9,9 +9,9 @@ import httpx
 
 from shared.events import IdeaEndorsed, IdeaSubmitted, new_event
 from tests.integration.reporting.conftest import inbox_count, pattern_for, publish, wait_applied, wait_for
-from tests.integration.reporting.process import ServiceProcess
 from tests.support.events import person
 from tests.support.kafka import create_topics
+from tests.support.processes import reporting_process
 
 IDEAS, ENDORSERS = 20, 200  # 20 ideas, each endorsed by 200 people: 4,020 events
 
@@ -27,9 +27,9 @@ async def test_sigkill_mid_batch_loses_nothing_and_counts_nothing_twice(kafka_bo
     events += [new_event(IdeaEndorsed(idea_id=i, endorsed_by=p), department=department, service="ideas")
                for p in people for i in ideas]
     total = len(events)
-    service = ServiceProcess(dsn=dsn, bootstrap=kafka_bootstrap, pattern=pattern_for(department),
-                             group_id=f"reporting-kill-{uuid.uuid4().hex[:8]}", log=tmp_path / "service.log",
-                             REPORTING_BATCH_MAX_RECORDS="100")
+    service = reporting_process(dsn=dsn, bootstrap=kafka_bootstrap, pattern=pattern_for(department),
+                                group_id=f"reporting-kill-{uuid.uuid4().hex[:8]}", log=tmp_path / "service.log",
+                                REPORTING_BATCH_MAX_RECORDS="100")
     try:
         await service.start()
         await publish(kafka_bootstrap, events)

@@ -5,13 +5,7 @@ consumer against the real broker and real PostgreSQL:
 - a database outage is retried, never dead-lettered, and loses or repeats nothing.
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -24,9 +18,8 @@ from tests.integration.experiments.support import running_experiments
 from tests.support.db import fetchval
 from tests.support.events import backed
 from tests.support.kafka import consumer_lag, dead_letters
+from tests.support.own_postgres import OwnPostgres
 from tests.support.waiting import at_least, eventually
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 async def _send_to_partition_zero(kafka_bootstrap: str, records) -> None:
@@ -74,48 +67,9 @@ async def _zero(lag_coroutine):
 # -- a database outage, on a PostgreSQL server of this test's own ----------------------------------
 
 
-class OwnPostgres:
-    """A second PostgreSQL server on a free port, started and stopped with the project's script.
-    Its data directory is the test's own; the shared server is never touched."""
-
-    def __init__(self) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="experiments-outage-", dir="/var/tmp"))
-        self.home.chmod(0o755)  # the postgres user must enter it, or the script would pick another directory
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.env = {**os.environ, "INNOVATION_RUN_DIR": str(self.home / "run"), "PG_PORT": str(self.port),
-                    "PG_DATA_HOME": str(self.home / "pg")}
-        self.env.pop("POSTGRES_URL", None)
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://innovation:innovation@127.0.0.1:{self.port}/experiments_outage"
-
-    def _script(self, command: str) -> None:
-        result = subprocess.run(["bash", str(ROOT / "deploy" / "postgres.sh"), command], env=self.env,
-                                capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stderr
-        # The script falls back to a shared directory when the postgres user cannot enter ours:
-        # make sure it used ours before anything is stopped.
-        assert (self.home / "pg" / "data" / "PG_VERSION").exists(), "the script did not use this test's directory"
-
-    def start(self) -> None:
-        self._script("start")
-
-    def stop(self) -> None:
-        self._script("stop")
-
-    def remove(self) -> None:
-        try:
-            self._script("stop")
-        finally:
-            shutil.rmtree(self.home, ignore_errors=True)
-
-
 @pytest.fixture
 def own_postgres():
-    server = OwnPostgres()
+    server = OwnPostgres(prefix="experiments-outage-")
     server.start()
     yield server
     server.remove()
@@ -130,7 +84,7 @@ async def test_a_database_outage_mid_stream_loses_nothing_repeats_nothing_and_de
 ):
     topic = topic_name(department, "ideas")
     before, during = ([backed(department, uuid.uuid4()) for _ in range(100)] for _ in range(2))
-    dsn = own_postgres.url
+    dsn = own_postgres.dsn("experiments_outage")
     async with running_experiments(kafka_bootstrap, dsn, department, consumer_max_records=10) as service:
         await _send_to_partition_zero(kafka_bootstrap, [encode(e) for e in before])
         await eventually(lambda: fetchval(dsn, "SELECT count(*) >= 10 FROM experiments"), what="the stream flowing")
