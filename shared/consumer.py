@@ -210,6 +210,7 @@ class Subscription:
 
     async def run(self) -> None:
         restarts = 0
+        STALLED.labels(self.name).set(0)  # the series exists from the start, for alerts to read
         while not self._stopping.is_set():
             kafka = AIOKafkaConsumer(
                 *self.topics, group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
