@@ -1,11 +1,14 @@
 """What every service's HTTP surface shares: JSON errors, size limits, correlation ids,
 health and readiness, and Prometheus metrics."""
 
+import contextlib
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+import asyncpg
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,6 +61,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
         return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(asyncpg.ReadOnlySQLTransactionError)
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.CannotConnectNowError)
+    @app.exception_handler(asyncpg.AdminShutdownError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(ConnectionError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The pool's sessions may outlive the fault in a state that repeats it (read-only after a failover
+        # to a replica): the next requests start on new ones.
+        log.warning("database unavailable", path=request.url.path, error=repr(exc))
+        with contextlib.suppress(Exception):
+            await request.app.state.runtime.pool.expire_connections()
+        return JSONResponse(error_body("the database is unavailable; nothing was changed, try again shortly"),
+                            status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
