@@ -67,6 +67,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(asyncpg.CannotConnectNowError)
     @app.exception_handler(asyncpg.AdminShutdownError)
     @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(asyncpg.InternalClientError)  # a session ended under a statement
     @app.exception_handler(ConnectionError)
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The pool's sessions may outlive the fault in a state that repeats it (read-only after a failover
