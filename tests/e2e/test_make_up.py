@@ -5,8 +5,10 @@ machine, and the broker and database the other tests use, are left alone."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -100,3 +102,32 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
     assert not [name for name, pid in pids.items() if _alive(pid)]
     assert not [port for port in ports if _open(port)]
     assert not list(pid_dir.glob("*.pid"))
+
+
+async def test_a_make_up_that_fails_part_way_stops_what_it_started(tmp_path):
+    """The reporting port is taken: make up fails, naming the port, and the broker, the database
+    server and the processes it had started are stopped again."""
+    base = _free_block(35)
+    kafka, controller, postgres = (base + 30, base + 31, base + 32)
+    pg_home = Path(tempfile.mkdtemp(prefix="make-up-fails-", dir="/var/tmp"))
+    pg_home.chmod(0o755)  # the postgres user enters it
+    env = {key: value for key, value in os.environ.items() if key not in ("KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_URL")}
+    env.update({
+        "INNOVATION_RUN_DIR": str(tmp_path / "run"), "INNOVATION_PORT_BASE": str(base),
+        "SMTP_SINK_SMTP_PORT": str(base + 21), "SMTP_SINK_HTTP_PORT": str(base + 22),
+        "KAFKA_PORT": str(kafka), "KAFKA_CONTROLLER_PORT": str(controller), "PG_PORT": str(postgres),
+        "KAFKA_HEAP": "384m", "INNOVATION_DEMO_DEPARTMENTS": f"fail{uuid.uuid4().hex[:6]}", "INNOVATION_SIMULATOR": "off",
+        "PG_DATA_HOME": str(pg_home),
+    })
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", base))
+            taken.listen()
+            failed = _run("up.sh", env)
+    finally:
+        shutil.rmtree(pg_home, ignore_errors=True)
+    assert failed.returncode != 0
+    assert f"port {base}" in failed.stderr and "stopped again" in failed.stderr, failed.stderr[-2000:]
+    assert "stopped smtp-sink" in failed.stderr
+    assert not [port for port in (kafka, postgres, base + 21) if _open(port)], "something started is still running"
+    assert not list((tmp_path / "run" / "pids").glob("*.pid"))
