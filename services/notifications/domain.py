@@ -8,14 +8,12 @@ import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared.events import EVENT_TYPES, Event, OutcomeAdopted
 
 _PREFIX = "uk.gov.innovation."
-Status = Literal["pending", "delivered", "failed"]
-Channel = Literal["email", "webhook"]
 
 
 class InvalidInput(ValueError):

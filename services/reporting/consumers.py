@@ -46,10 +46,8 @@ def new_consumer(runtime: Runtime) -> ReadModelConsumer:
 
 async def attach(runtime: Runtime) -> None:
     settings = runtime.settings
-    consumer = new_consumer(runtime)
     subscribe(
-        runtime, consumer, group_id=settings.group_id, pattern=settings.topic_pattern,
+        runtime, new_consumer(runtime), group_id=settings.group_id, pattern=settings.topic_pattern,
         max_records=settings.batch_max_records,
         description="Every department's ideas, experiments and outcomes streams, into the central read models",
     )
-    runtime.extras["consumer"] = consumer
