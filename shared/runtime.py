@@ -40,7 +40,7 @@ class Runtime:
     kafka_options: Mapping[str, Any] = field(default_factory=dict)  # the spec's extra aiokafka client arguments
     relay: OutboxRelay | None = None
     subscriptions: list[Subscription] = field(default_factory=list)  # added by spec.subscribe (shared.consumer)
-    extras: dict[str, Any] = field(default_factory=dict)
+    handlers: Any = None  # the service's use cases, built by spec.handlers; each service's HTTP edge types it
 
     def consumer_options(self) -> dict[str, Any]:
         """The aiokafka client arguments of this service's consumers: address, security and the spec's options."""
@@ -49,6 +49,7 @@ class Runtime:
 
 
 Setup = Callable[[Runtime], Awaitable[None]]
+Handlers = Callable[[Runtime], Any]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class ServiceSpec:
     migrations: Path
     routers: Sequence[APIRouter] = ()
     relay: bool = False  # publishes through the outbox
+    handlers: Handlers | None = None  # builds the use cases the routes, consumers and background tasks call
     subscribe: Setup | None = None  # adds the service's subscriptions (shared.consumer.subscribe) to the runtime
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()  # long-running tasks
     pool_size: int = 10
@@ -97,6 +99,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 runtime.relay = OutboxRelay(dsn, lambda: new_producer(settings.kafka_bootstrap_servers,
                                                                       **settings.kafka_client_options()))
                 tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
+            if spec.handlers:
+                runtime.handlers = spec.handlers(runtime)
             if spec.subscribe:
                 await spec.subscribe(runtime)
             await broker.start()

@@ -129,7 +129,7 @@ class AdoptionIn(_Body):
 
 
 def _experiments(request: Request) -> Experiments:
-    return runtime_of(request).extras["experiments"]
+    return runtime_of(request).handlers
 
 
 def _not_found(experiment_id: uuid.UUID | None = None) -> ApiError:

@@ -20,14 +20,15 @@ def build(settings: ExperimentsSettings | None = None, *, clock: Clock | None = 
     settings = settings or ExperimentsSettings()
     clock = clock or SystemClock()
 
-    async def wire(runtime: Runtime) -> None:
-        experiments = Experiments(pool=runtime.pool, department=settings.department, clock=clock)
-        runtime.extras["experiments"] = experiments
-        consumers.attach(runtime, experiments)
+    def handlers(runtime: Runtime) -> Experiments:
+        return Experiments(pool=runtime.pool, department=settings.department, clock=clock)
+
+    async def subscribe(runtime: Runtime) -> None:
+        consumers.attach(runtime, runtime.handlers)
 
     async def enforce_time_box(runtime: Runtime) -> None:
         """Marks experiments overdue as their end dates pass; safe with any number of replicas."""
-        experiments: Experiments = runtime.extras["experiments"]
+        experiments: Experiments = runtime.handlers
         while True:
             try:
                 while await experiments.mark_overdue(limit=100) == 100:
@@ -42,7 +43,8 @@ def build(settings: ExperimentsSettings | None = None, *, clock: Clock | None = 
         migrations=Path(__file__).parent / "migrations",
         routers=(router,),
         relay=True,
-        subscribe=wire,
+        handlers=handlers,
+        subscribe=subscribe,
         background=(enforce_time_box,),
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
     )

@@ -54,9 +54,8 @@ def member(*roles: str, on_idea: bool = True):
     return department_member(*roles, hidden_as=_not_found if on_idea else None)
 
 
-async def handlers(request: Request) -> IdeasHandlers:
-    runtime = runtime_of(request)
-    return IdeasHandlers(runtime.pool, runtime.settings.department)
+def handlers(request: Request) -> IdeasHandlers:
+    return runtime_of(request).handlers
 
 
 async def acting(request: Request, person: str = Depends(acting_person)) -> Acting:

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.ideas.config import IdeasSettings
+from services.ideas.handlers import IdeasHandlers
 from services.ideas.http import router
 from shared.runtime import ServiceSpec, create_app, serve
 
@@ -14,6 +15,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=(router,),
     relay=True,
+    handlers=lambda runtime: IdeasHandlers(runtime.pool, runtime.settings.department),
     pool_size=20,
 )
 

@@ -115,7 +115,7 @@ class DeliveryPage(BaseModel):
 
 
 def _notifications(request: Request) -> Notifications:
-    return runtime_of(request).extras["notifications"]
+    return runtime_of(request).handlers
 
 
 def _no_subscription() -> ApiError:

@@ -15,11 +15,12 @@ from shared.runtime import Runtime, ServiceSpec, create_app, serve
 def build(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
 
-    async def wire(runtime: Runtime) -> None:
-        notifications = Notifications(pool=runtime.pool, department=settings.department,
-                                      pseudonym_secret=settings.pseudonym_secret)
-        runtime.extras["notifications"] = notifications
-        consumers.attach(runtime, notifications)
+    def handlers(runtime: Runtime) -> Notifications:
+        return Notifications(pool=runtime.pool, department=settings.department,
+                             pseudonym_secret=settings.pseudonym_secret)
+
+    async def subscribe(runtime: Runtime) -> None:
+        consumers.attach(runtime, runtime.handlers)
 
     spec = ServiceSpec(
         name="notifications",
@@ -27,7 +28,8 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
         migrations=Path(__file__).parent / "migrations",
         routers=(router,),
         relay=False,  # publishes nothing
-        subscribe=wire,
+        handlers=handlers,
+        subscribe=subscribe,
         background=(deliver,),
         max_body_bytes=16 * 1024,
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},

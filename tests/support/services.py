@@ -23,7 +23,7 @@ class RunningService:
 
     @property
     def runtime(self) -> Runtime:
-        """What the app holds while it runs: pool, producer, broker, relay, extras."""
+        """What the app holds while it runs: pools, producer, broker, relay, subscriptions, handlers."""
         return self.app.state.runtime
 
     def headers(self, role: str = "contributor", person: str | None = "alice", **more: str) -> dict[str, str]:

@@ -30,13 +30,13 @@ async def test_overdue_is_published_exactly_once_with_two_replicas_and_after_a_r
                          what="every experiment opened")
         assert await fetchval(dsn, "SELECT count(*) FROM experiments WHERE overdue_at IS NOT NULL") == 0
         clock.now = date.today() + timedelta(weeks=4)  # every time box has passed
-        replicas = [s.app.state.runtime.extras["experiments"] for s in (one, two)]
+        replicas = [s.app.state.runtime.handlers for s in (one, two)]
         # Both replicas' background tasks are running; race them harder by hand as well.
         await asyncio.gather(*(replica.mark_overdue(limit=7) for replica in replicas for _ in range(5)))
         await eventually(lambda: fetchval(dsn, "SELECT count(*) = $1 FROM experiments WHERE overdue_at IS NOT NULL",
                                           EXPERIMENTS), what="every experiment marked overdue")
     async with running_experiments(kafka_bootstrap, dsn, department, clock=clock) as restarted:
-        assert await restarted.app.state.runtime.extras["experiments"].mark_overdue() == 0
+        assert await restarted.app.state.runtime.handlers.mark_overdue() == 0
         topic = topic_name(department, "experiments")
         records = await eventually(lambda: at_least(read_to_end(kafka_bootstrap, topic), EXPERIMENTS),
                                    what="overdue published")
@@ -72,7 +72,7 @@ async def test_a_rescheduled_or_finished_experiment_is_not_overdue(kafka_bootstr
         other = f"/v1/experiments/{ids[str(done.data.idea_id)]}"
         assert (await service.client.post(f"{other}/abandon", json={"reason": "r"}, headers=h)).is_success
         clock.now = date.today() + timedelta(weeks=4)
-        experiments = service.app.state.runtime.extras["experiments"]
+        experiments = service.app.state.runtime.handlers
         assert await experiments.mark_overdue() == 0
         assert (await service.client.get(base, headers=h)).json()["overdue"] is False
         clock.now = date.today() + timedelta(weeks=9)
