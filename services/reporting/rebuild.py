@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-from services.reporting.config import ReportingSettings
+from services.reporting.config import MIGRATIONS, ReportingSettings, tune_gc
 from services.reporting.domain import project
-from services.reporting.main import MIGRATIONS, tune_gc
 from services.reporting.repository import save
 from shared.db import SHARED_MIGRATIONS, load_migrations, prepare_database
 from shared.consumer import read_event
@@ -69,22 +69,25 @@ class Rebuild:
                                     enable_auto_commit=False, auto_offset_reset="earliest",
                                     max_partition_fetch_bytes=1048576, fetch_max_bytes=8 * 1048576,
                                     **s.kafka_client_options())
+        admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers, **s.kafka_client_options())
         self.progress.started = time.monotonic()
         try:
             await self._fresh_schema(conn)
             await consumer.start()
-            ends = await self._assign(consumer)
+            await admin.start()
+            ends = await self._assign(admin, consumer)
             self.progress.total = sum(ends[tp] - self.positions[tp] for tp in ends)
             await self._replay(consumer, conn, ends)
             async with conn.transaction():
                 await conn.execute("LOCK TABLE public.inbox IN EXCLUSIVE MODE")
-                ends = await self._assign(consumer)  # topics created since, and what arrived meanwhile
+                ends = await self._assign(admin, consumer)  # topics created since, and what arrived meanwhile
                 self.progress.total = self.progress.read + sum(ends[tp] - self.positions[tp] for tp in ends)
                 await self._replay(consumer, conn, ends)
                 await self._swap(conn)
             self.report(self.progress.line() + f"; swapped in after {time.monotonic() - self.progress.started:.1f}s")
             return self.progress
         finally:
+            await admin.close()
             await consumer.stop()
             await conn.close()
 
@@ -95,11 +98,12 @@ class Rebuild:
             await conn.execute(migration.sql)
         await conn.execute("CREATE TABLE inbox (LIKE public.inbox INCLUDING ALL)")
 
-    async def _assign(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+    async def _assign(self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        """Every partition of every matching topic, read from fresh metadata (the consumer's own metadata
+        knows only the topics that existed when it started), each at its replay position."""
         pattern = re.compile(self.settings.topic_pattern)
-        await consumer._client.force_metadata_update()
-        topics = sorted(t for t in await consumer.topics() if pattern.fullmatch(t))
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        partitions = sorted(TopicPartition(t["topic"], p["partition"]) for t in await admin.describe_topics()
+                            if pattern.fullmatch(t["topic"]) for p in t["partitions"])
         new = [tp for tp in partitions if tp not in self.positions]
         if new:
             for tp, offset in (await consumer.beginning_offsets(new)).items():
