@@ -1,6 +1,6 @@
 """The dashboard at `GET /`: server-rendered (works without JavaScript), GOV.UK Design System look.
 
-Everything shown comes from the same read as `/v1/summary` (http.summary_of), so the page and the
+Everything shown comes from the same read as `/v1/summary` (reads.summary_of), so the page and the
 API cannot disagree. Jinja2 autoescapes everything it prints.
 """
 
@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import figures
-from services.reporting.http import reader, reading, summary_of
+from services.reporting.reads import reader, reading, summary_of
 from shared.runtime import runtime_of
 
 HERE = Path(__file__).parent

@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import figures
+from services.reporting.reads import read_figures, reader, reading, summary_of
 from shared.events.topics import DEPARTMENT_PATTERN
-from shared.auth import authenticated
 from shared.http import ApiError
-from shared.runtime import runtime_of
-
-async def reader(request: Request) -> None:
-    """Public unless the operator set REPORTING_REQUIRE_VIEWER_KEY: then any valid key (any role) may read."""
-    if runtime_of(request).settings.require_viewer_key:
-        await authenticated(request)
-
 
 router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(reader)])
 
 _DEFINITIONS = "\n".join(f"- `{name}`: {text}" for name, text in figures.DEFINITIONS.items())
 Department = Annotated[str, Path(pattern=DEPARTMENT_PATTERN, description="A department code, e.g. dwp")]
 DepartmentFilter = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN, description="Only this department")]
-
-
-@contextlib.asynccontextmanager
-async def reading(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the read pool (never the projection's), read-only, its statements cut off after
-    the configured timeout (services/reporting/main.py): a read that takes too long answers 503 instead
-    of holding the connection."""
-    async with runtime_of(request).read_pool.acquire() as conn:
-        try:
-            yield conn
-        except asyncpg.QueryCanceledError:
-            raise ApiError(503, "the figures took too long to read; try again shortly") from None
-
-
-async def read_figures(request: Request) -> dict[str, dict[str, Any]]:
-    async with reading(request) as conn:
-        return await figures.all_figures(conn)
-
-
-async def summary_of(conn: asyncpg.Connection) -> dict[str, Any]:
-    """What the summary endpoint and the dashboard show: one read, so they agree."""
-    every = await figures.all_figures(conn)
-    return {
-        "figures": every[figures.ALL],
-        "departments": sorted(d for d in every if d != figures.ALL),
-        "department_figures": {d: f for d, f in every.items() if d != figures.ALL},
-        "adoption_links": await figures.adoption_links(conn),
-        "campaigns": await figures.campaigns(conn),
-    }
 
 
 @router.get("/summary", summary="Across-government figures", description=f"Figures across government.\n\n{_DEFINITIONS}")

@@ -1,0 +1,51 @@
+"""The reads both edges serve: the API (http.py) and the dashboard (dashboard.py) take their figures from
+here, so the page and the API cannot disagree."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from fastapi import Request
+
+from services.reporting import figures
+from shared.auth import authenticated
+from shared.http import ApiError
+from shared.runtime import runtime_of
+
+
+async def reader(request: Request) -> None:
+    """Public unless the operator set REPORTING_REQUIRE_VIEWER_KEY: then any valid key (any role) may read."""
+    if runtime_of(request).settings.require_viewer_key:
+        await authenticated(request)
+
+
+@contextlib.asynccontextmanager
+async def reading(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the read pool (never the projection's), read-only, its statements cut off after
+    the configured timeout (services/reporting/main.py): a read that takes too long answers 503 instead
+    of holding the connection."""
+    async with runtime_of(request).read_pool.acquire() as conn:
+        try:
+            yield conn
+        except asyncpg.QueryCanceledError:
+            raise ApiError(503, "the figures took too long to read; try again shortly") from None
+
+
+async def read_figures(request: Request) -> dict[str, dict[str, Any]]:
+    async with reading(request) as conn:
+        return await figures.all_figures(conn)
+
+
+async def summary_of(conn: asyncpg.Connection) -> dict[str, Any]:
+    """What the summary endpoint and the dashboard show: one read, so they agree."""
+    every = await figures.all_figures(conn)
+    return {
+        "figures": every[figures.ALL],
+        "departments": sorted(d for d in every if d != figures.ALL),
+        "department_figures": {d: f for d, f in every.items() if d != figures.ALL},
+        "adoption_links": await figures.adoption_links(conn),
+        "campaigns": await figures.campaigns(conn),
+    }
