@@ -5,7 +5,7 @@ The invariant: a partition's offset is committed only when every record before i
 
 - Only a failure that belongs to one event's content is dead-lettered: it cannot be decoded or
   validated (`DecodeError`), its key is not its aggregate id, a header name is not UTF-8, or the
-  service refuses it (`Rejected`, or PostgreSQL refusing its data: SQLSTATE classes 22 and 23 while
+  service refuses it (`Rejected`, a domain `Refusal`, or PostgreSQL refusing its data: SQLSTATE classes 22 and 23 while
   applying that one event). The rest of the batch is applied without it.
 - Every other failure, whatever its class (the database read-only or gone, the broker refusing the
   dead letter, a bug), is retried with capped backoff from the last committed position: never
@@ -42,6 +42,7 @@ from shared.events.dead_letter import publish_dead_letter
 from shared.events.errors import KeyMismatch, UnreadableHeader
 from shared.inbox import first_deliveries, forget
 from shared.logging import correlation, get_logger
+from shared.refusals import Refusal
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -71,7 +72,7 @@ class Rejected(Exception):
 
 def is_content_failure(error: BaseException) -> bool:
     """True when applying one event failed because of that event (so it is dead-lettered, not retried)."""
-    return isinstance(error, (Rejected, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError))
+    return isinstance(error, (Rejected, Refusal, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import correlation, get_logger
+from shared.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal
 
 log = get_logger(__name__)
 
@@ -44,6 +45,13 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _refusal_status(refusal: Refusal) -> int:
+    return next(status for kind, status in _REFUSAL_STATUS.items() if isinstance(refusal, kind))
+
+
+_REFUSAL_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -52,6 +60,10 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return JSONResponse(error_body("validation failed", detail), status_code=422)
+
+    @app.exception_handler(Refusal)
+    async def _refused(_: Request, exc: Refusal) -> JSONResponse:
+        return JSONResponse(error_body(exc.error, [{"field": exc.field, "rule": exc.rule}], **exc.facts), status_code=_refusal_status(exc))
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:

@@ -29,6 +29,7 @@ from shared.events import (
 )
 from shared.events import Measure as MeasureData
 from shared.events import MeasurementRecorded, OutcomeAdopted, OutcomeRecorded
+from shared.refusals import Conflict, Invalid
 
 Status = Literal["planning", "running", "completed", "abandoned"]
 Direction = Literal["increase", "decrease"]
@@ -42,24 +43,19 @@ MAX_MEASUREMENTS = 1000
 _EXPERIMENT_NAMESPACE = uuid.UUID("6f1d8a62-3c0e-4f5b-9a57-4f0a3d2c1e90")
 
 
-class DomainError(Exception):
-    pass
-
-
-class InvalidTransition(DomainError):
-    """The command is not allowed in the experiment's current state (HTTP 409)."""
+class InvalidTransition(Conflict):
+    """The command is not allowed in the experiment's current state."""
 
     def __init__(self, reason: str, status: str) -> None:
-        super().__init__(reason)
-        self.reason, self.status = reason, status
+        super().__init__("not allowed in the experiment's current state", field="status", rule=reason,
+                         status=status, reason=reason)
 
 
-class InvalidInput(DomainError):
-    """The command breaks a rule of the data (HTTP 422): which field, which rule."""
+class InvalidInput(Invalid):
+    """The command breaks a rule of the data: which field, which rule."""
 
     def __init__(self, field: str, rule: str) -> None:
-        super().__init__(f"{field}: {rule}")
-        self.field, self.rule = field, rule
+        super().__init__("validation failed", field=field, rule=rule)
 
 
 def experiment_id_for(department: str, idea_id: uuid.UUID) -> uuid.UUID:

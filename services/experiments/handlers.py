@@ -19,6 +19,7 @@ from shared.consumer import Rejected
 from shared.events import Event, EventData, IdeaBacked, IdeaWithdrawn, OutcomeRecorded, new_event
 from shared.logging import get_logger
 from shared.outbox import enqueue
+from shared.refusals import Conflict, NotFound
 
 SERVICE = "experiments"
 log = get_logger(__name__)
@@ -33,16 +34,22 @@ class SystemClock:
         return datetime.now(timezone.utc).date()
 
 
-class NotFound(Exception):
-    def __init__(self, reason: str, field: str, key: uuid.UUID) -> None:
-        super().__init__(reason)
-        self.reason, self.field, self.key = reason, field, key
+class UnknownExperiment(NotFound):
+    def __init__(self, experiment_id: uuid.UUID) -> None:
+        super().__init__("experiment not found", field="experiment_id", rule="an experiment of this department",
+                         experiment_id=str(experiment_id))
 
 
-class AlreadyDone(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class UnknownOutcome(NotFound):
+    def __init__(self, origin_department: str, origin_outcome_id: uuid.UUID) -> None:
+        reason = f"no recorded outcome {origin_outcome_id} from department {origin_department} is known here"
+        super().__init__(reason, field="origin_outcome_id", rule="a recorded outcome", reason=reason)
+
+
+class AlreadyAdopted(Conflict):
+    def __init__(self, origin_department: str, origin_outcome_id: uuid.UUID) -> None:
+        super().__init__(f"this department already adopted outcome {origin_outcome_id} of {origin_department}",
+                         field="origin_outcome_id", rule="adopted once")
 
 
 Command = Callable[[Experiment, date], None]
@@ -109,7 +116,7 @@ class Experiments:
         async with self.pool.acquire() as conn:
             experiment = await repository.get(conn, experiment_id)
         if experiment is None:
-            raise NotFound(f"no experiment {experiment_id}", "experiment_id", experiment_id)
+            raise UnknownExperiment(experiment_id)
         return experiment
 
     async def list(self, *, status: str | None, after: int, limit: int) -> tuple[list[Experiment], int | None]:
@@ -120,7 +127,7 @@ class Experiments:
         async with self.pool.acquire() as conn, conn.transaction():
             experiment = await repository.get(conn, experiment_id, for_update=True)
             if experiment is None:
-                raise NotFound(f"no experiment {experiment_id}", "experiment_id", experiment_id)
+                raise UnknownExperiment(experiment_id)
             command(experiment, self.clock.today())
             await self._save(conn, experiment, causation=causation)
         return experiment
@@ -136,15 +143,12 @@ class Experiments:
         async with self.pool.acquire() as conn, conn.transaction():
             origin = await repository.find_outcome(conn, origin_department, origin_outcome_id)
             if origin is None:
-                raise NotFound(
-                    f"no recorded outcome {origin_outcome_id} from department {origin_department} is known here",
-                    "origin_outcome_id", origin_outcome_id,
-                )
+                raise UnknownOutcome(origin_department, origin_outcome_id)
             if not await repository.insert_adoption(
                 conn, adoption_id=adoption_id, origin_department=origin_department,
                 origin_outcome_id=origin_outcome_id, adopted_by=adopted_by, note=note,
             ):
-                raise AlreadyDone(f"this department already adopted outcome {origin_outcome_id} of {origin_department}")
+                raise AlreadyAdopted(origin_department, origin_outcome_id)
             # The adoption continues the origin's flow, so one idea can be traced across departments.
             await enqueue(conn, [self._event(adopted, correlation=origin.correlation_id, causation=causation)])
         return adoption_id

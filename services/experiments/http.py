@@ -5,9 +5,7 @@ measure, reschedule and complete; reviewers and admins abandon and adopt. A key 
 department finds nothing here (404).
 """
 
-import contextlib
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -17,13 +15,11 @@ from pydantic_core import PydanticCustomError
 
 from services.experiments.domain import (
     Experiment,
-    InvalidInput,
-    InvalidTransition,
     Measure,
     Measurement,
     Outcome,
 )
-from services.experiments.handlers import AlreadyDone, Experiments, NotFound
+from services.experiments.handlers import Experiments
 from shared.auth import Caller, acting_person, department_member
 from shared.events.fields import DepartmentCode
 from shared.http import ApiError
@@ -148,25 +144,6 @@ Adopter = Depends(member("reviewer", on_experiment=False))
 Person = Depends(acting_person)
 
 
-@contextlib.contextmanager
-def _answers() -> Iterator[None]:
-    """Domain and handler refusals as the contract's HTTP errors."""
-    try:
-        yield
-    except InvalidInput as error:
-        raise ApiError(422, "validation failed", [{"field": error.field, "rule": error.rule}]) from None
-    except InvalidTransition as error:
-        raise ApiError(409, "not allowed in the experiment's current state", [{"field": "status", "rule": error.reason}],
-                       status=error.status, reason=error.reason) from None
-    except NotFound as error:
-        if error.field == "experiment_id":
-            raise _not_found(error.key) from None
-        raise ApiError(404, error.reason, [{"field": error.field, "rule": "a recorded outcome"}],
-                       reason=error.reason) from None
-    except AlreadyDone as error:
-        raise ApiError(409, error.reason, [{"field": "origin_outcome_id", "rule": "adopted once"}]) from None
-
-
 def _request_id(request: Request) -> str:
     return request.state.correlation_id
 
@@ -188,16 +165,14 @@ async def list_experiments(
 
 @router.get("/experiments/{experiment_id}", summary="One experiment")
 async def get_experiment(request: Request, experiment_id: uuid.UUID, _: Caller = Reader) -> dict[str, Any]:
-    with _answers():
-        return present(await _experiments(request).get(experiment_id))
+    return present(await _experiments(request).get(experiment_id))
 
 
 # -- commands -------------------------------------------------------------------------------------
 
 
 async def _act(request: Request, experiment_id: uuid.UUID, command) -> dict[str, Any]:
-    with _answers():
-        experiment = await _experiments(request).act(experiment_id, command, causation=_request_id(request))
+    experiment = await _experiments(request).act(experiment_id, command, causation=_request_id(request))
     return present(experiment)
 
 
@@ -247,11 +222,10 @@ async def abandon(request: Request, experiment_id: uuid.UUID, body: AbandonIn, _
 
 @router.post("/adoptions", status_code=201, summary="Adopt another department's recorded outcome")
 async def adopt(request: Request, body: AdoptionIn, _: Caller = Adopter, person: str = Person) -> dict[str, Any]:
-    with _answers():
-        adoption_id = await _experiments(request).adopt(
-            origin_department=body.origin_department, origin_outcome_id=body.origin_outcome_id,
-            adopted_by=person, note=body.note, causation=_request_id(request),
-        )
+    adoption_id = await _experiments(request).adopt(
+        origin_department=body.origin_department, origin_outcome_id=body.origin_outcome_id,
+        adopted_by=person, note=body.note, causation=_request_id(request),
+    )
     return {
         "adoption_id": str(adoption_id), "origin_department": body.origin_department,
         "origin_outcome_id": str(body.origin_outcome_id),

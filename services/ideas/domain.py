@@ -27,6 +27,7 @@ from shared.events import (
     IdeaWithdrawn,
     Scores,
 )
+from shared.refusals import Conflict, Forbidden
 
 
 class Status(StrEnum):
@@ -41,20 +42,20 @@ class Status(StrEnum):
 OPEN = frozenset({Status.SUBMITTED, Status.SHORTLISTED})
 
 
-class Refused(Exception):
+class Refused(Conflict):
     """A command the idea's current state does not allow."""
 
-    def __init__(self, status: Status, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
+    def __init__(self, idea: "Idea", reason: str) -> None:
+        super().__init__("not allowed in the idea's current state", field="status", rule=reason,
+                         idea_id=str(idea.idea_id), status=idea.status.value, reason=reason)
+        self.status = idea.status
 
 
-class NotAllowed(Exception):
+class NotAllowed(Forbidden):
     """A command this person may not give, whatever the state."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(reason, field="X-Person-Ref", rule=reason)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class Idea:
     def endorse(self, by: str) -> None:
         self._require_open("endorsed")
         if by in self.endorsed_by:
-            raise Refused(self.status, "this person has already endorsed this idea")
+            raise Refused(self, "this person has already endorsed this idea")
         self.endorsed_by.add(by)
         self.events.append(IdeaEndorsed(idea_id=self.idea_id, endorsed_by=by))
 
@@ -120,13 +121,13 @@ class Idea:
 
     def shortlist(self, by: str, note: str | None = None) -> None:
         if self.status is not Status.SUBMITTED:
-            raise Refused(self.status, f"only a submitted idea can be shortlisted; this one is {self.status}")
+            raise Refused(self, f"only a submitted idea can be shortlisted; this one is {self.status}")
         self.status, self.shortlisted_by = Status.SHORTLISTED, by
         self.events.append(IdeaShortlisted(idea_id=self.idea_id, by=by, note=note))
 
     def back(self, backing: Backing) -> None:
         if self.status is not Status.SHORTLISTED:
-            raise Refused(self.status, f"only a shortlisted idea can be backed; this one is {self.status}")
+            raise Refused(self, f"only a shortlisted idea can be backed; this one is {self.status}")
         self.status, self.backing = Status.BACKED, backing
         self.events.append(IdeaBacked(
             idea_id=self.idea_id, sponsor=backing.sponsor, budget_gbp=backing.budget_gbp,
@@ -149,7 +150,7 @@ class Idea:
     def merge(self, by: str, into_department: str, into_idea_id: UUID, *, department: str) -> None:
         """Merges this idea into another, possibly another department's (`department` is this one's)."""
         if into_department == department and into_idea_id == self.idea_id:
-            raise Refused(self.status, "an idea cannot be merged into itself")
+            raise Refused(self, "an idea cannot be merged into itself")
         self._require_open("merged")
         self.status = Status.MERGED
         self.closure = Closure(by=by, into_department=into_department, into_idea_id=into_idea_id)
@@ -162,7 +163,7 @@ class Idea:
 
     def _require_open(self, what: str) -> None:
         if self.status not in OPEN:
-            raise Refused(self.status, f"a {self.status} idea can no longer be {what}")
+            raise Refused(self, f"a {self.status} idea can no longer be {what}")
 
 
 @dataclass(frozen=True)

@@ -18,21 +18,21 @@ from services.ideas.domain import Conversation, Idea
 from shared.events import EventData, IdeaSubmitted, new_event
 from shared.logging import get_logger
 from shared.outbox import enqueue
+from shared.refusals import Conflict, NotFound
 
 SERVICE = "ideas"
 log = get_logger(__name__)
 
 
-class UnknownIdea(Exception):
+class UnknownIdea(NotFound):
     def __init__(self, idea_id: UUID) -> None:
-        super().__init__(f"idea {idea_id} not found")
-        self.idea_id = idea_id
+        super().__init__("idea not found", field="idea_id", rule="an idea of this department", idea_id=str(idea_id))
 
 
-class ConversationExists(Exception):
+class ConversationExists(Conflict):
     def __init__(self, conversation_id: UUID) -> None:
-        super().__init__(f"conversation {conversation_id} is already recorded")
-        self.conversation_id = conversation_id
+        super().__init__("conversation already recorded", field="conversation_id", rule="unique",
+                         conversation_id=str(conversation_id))
 
 
 @dataclass(frozen=True)

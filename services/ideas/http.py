@@ -18,8 +18,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from services.ideas import repository
-from services.ideas.domain import Backing, Conversation, Idea, NotAllowed, Refused, Status, new_id
-from services.ideas.handlers import Acting, ConversationExists, IdeasHandlers, UnknownIdea
+from services.ideas.domain import Backing, Conversation, Idea, Status, new_id
+from services.ideas.handlers import Acting, IdeasHandlers, UnknownIdea
 from services.ideas.schemas import (
     Back,
     ConversationOut,
@@ -93,16 +93,7 @@ def idea_out(row, scores=None) -> IdeaOut:
 
 async def _change(handlers: IdeasHandlers, acting: Acting, idea_id: UUID, command: Callable[[Idea], None],
                   status: int = 200) -> Response:
-    try:
-        return as_json(idea_out(await handlers.change(acting, idea_id, command)), status)
-    except UnknownIdea:
-        raise _not_found(idea_id) from None
-    except Refused as refused:
-        raise ApiError(409, "not allowed in the idea's current state",
-                       [{"field": "status", "rule": refused.reason}],
-                       idea_id=str(idea_id), status=refused.status.value, reason=refused.reason) from None
-    except NotAllowed as refused:
-        raise ApiError(403, refused.reason, [{"field": "X-Person-Ref", "rule": refused.reason}]) from None
+    return as_json(idea_out(await handlers.change(acting, idea_id, command)), status)
 
 
 @router.post("/ideas", status_code=201, response_model=IdeaOut, responses=_RESPONSES, summary="Submit an idea")
@@ -137,7 +128,7 @@ async def get_idea(idea_id: UUID, request: Request, caller: Reader) -> IdeaOut:
     pool = runtime_of(request).pool
     row = await repository.fetch_idea(pool, idea_id)
     if row is None:
-        raise _not_found(idea_id)
+        raise UnknownIdea(idea_id)
     return idea_out(row, await repository.average_scores(pool, idea_id))
 
 
@@ -201,12 +192,7 @@ async def record_conversation(body: RecordConversation,
         conversation_id=body.conversation_id or new_id(), team=body.team, participants=body.participants,
         held_on=body.held_on, ideas_raised=body.ideas_raised, recorded_by=acting.person,
     )
-    try:
-        await handlers.record_conversation(acting, conversation)
-    except ConversationExists:
-        raise ApiError(409, "conversation already recorded",
-                       [{"field": "conversation_id", "rule": "unique"}],
-                       conversation_id=str(conversation.conversation_id)) from None
+    await handlers.record_conversation(acting, conversation)
     return ConversationOut(**{k: getattr(conversation, k) for k in ConversationOut.model_fields})
 
 

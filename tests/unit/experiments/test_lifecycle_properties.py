@@ -7,13 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.experiments.domain import (
-    DomainError,
     Experiment,
     Measure,
     Measurement,
     Outcome,
 )
 from shared.events import ExperimentOverdue, OutcomeRecorded
+from shared.refusals import Refusal
 
 START = date(2025, 1, 6)
 ALLOWED = {("planning", "running"), ("planning", "abandoned"), ("running", "completed"), ("running", "abandoned")}
@@ -64,7 +64,7 @@ def test_any_command_sequence_keeps_the_lifecycle_promises(sequence):
         before = (e.status, e.ends_on, len(e.measurements))
         try:
             run(e, command)
-        except DomainError:
+        except Refusal:
             assert e.events == [], "a refused command records nothing"
             assert (e.status, e.ends_on, len(e.measurements)) == before, "a refused command changes nothing"
         if e.status != before[0]:
