@@ -40,7 +40,7 @@ def peak_rss_mb() -> float:
 
 
 async def publish(departments: list[str], count: int, seed: int) -> dict:
-    from services.reporting.simulation import Flow
+    from deploy.simulation import Flow
     from shared.events import encode
     from shared.outbox import new_producer
     from tests.support.kafka import create_topics

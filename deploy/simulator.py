@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.reporting.simulation import DEPARTMENTS, Flow  # noqa: E402
+from deploy.simulation import DEPARTMENTS, Flow  # noqa: E402
 from shared.events import encode  # noqa: E402
 from shared.events.topics import validate_department  # noqa: E402
 from shared.outbox import new_producer  # noqa: E402

@@ -9,7 +9,7 @@ from collections import Counter
 
 import asyncpg
 
-from services.reporting.simulation import Flow
+from deploy.simulation import Flow
 from tests.integration.reporting.conftest import (
     inbox_count, new_department, publish, running, settings_for, wait_applied,
 )

@@ -8,7 +8,7 @@ import uuid
 from hypothesis import given, settings, strategies as st
 
 from services.reporting.domain import PROJECTIONS, project
-from services.reporting.simulation import Flow
+from deploy.simulation import Flow
 from shared.events import EVENT_TYPES, IdeaSubmitted, new_event
 from tests.integration.reporting.scenario import department_events
 from tests.support.events import person
