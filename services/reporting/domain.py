@@ -4,6 +4,10 @@ Every event adds facts ("idea X was first backed at T"); within a batch, facts a
 are merged here (earliest time wins, counts add up) so each row is written once per batch, and
 the SQL merges them with what is stored the same way. Merging is commutative, so the result does
 not depend on the order in which streams arrive. Duplicates are filtered before this by the inbox.
+
+Each row type's fields are its table's columns, in the order repository.py writes them: that order is
+written here only. Immutable rows are NamedTuples (asyncpg takes tuples as they are); rows merged
+within a batch are dataclasses.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from shared.events import Event
@@ -29,6 +33,8 @@ def _earliest(a: Any, b: Any) -> Any:
 
 @dataclass
 class IdeaRow:
+    department: str
+    idea_id: UUID
     title: str | None = None
     campaign: str | None = None
     themes: tuple[str, ...] = ()
@@ -46,6 +52,8 @@ class IdeaRow:
 
 @dataclass
 class ExperimentRow:
+    department: str
+    experiment_id: UUID
     idea_id: UUID | None = None
     planned_at: datetime | None = None
     starts_on: date | None = None
@@ -63,9 +71,72 @@ class ExperimentRow:
 
 @dataclass
 class DepartmentRow:
-    events: int = 0
-    first_event_at: datetime | None = None
-    last_event_at: datetime | None = None
+    department: str
+    events: int
+    first_event_at: datetime
+    last_event_at: datetime
+
+
+class Endorsement(NamedTuple):
+    department: str
+    idea_id: UUID
+    endorsed_by: str
+    endorsed_at: datetime
+
+
+class Review(NamedTuple):
+    event_id: UUID
+    department: str
+    idea_id: UUID
+    reviewed_at: datetime
+    impact: int
+    feasibility: int
+    value_for_money: int
+    alignment: int
+
+
+class Participant(NamedTuple):
+    department: str
+    pseudonym: str
+    first_seen_at: datetime
+
+
+class Conversation(NamedTuple):
+    department: str
+    conversation_id: UUID
+    held_on: date
+    participants: int
+    ideas_raised: int
+
+
+class Outcome(NamedTuple):
+    department: str
+    outcome_id: UUID
+    experiment_id: UUID
+    idea_id: UUID
+    result: str
+    recommendation: str
+    cash_savings_gbp_per_year: float | None
+    hours_saved_per_year: float | None
+    people_affected: int | None
+    recorded_at: datetime
+
+
+class Learning(NamedTuple):
+    department: str
+    outcome_id: UUID
+    position: int
+    learning: str
+    result: str
+    recorded_at: datetime
+
+
+class Adoption(NamedTuple):
+    adoption_id: UUID
+    origin_department: str
+    origin_outcome_id: UUID
+    adopting_department: str
+    adopted_at: datetime
 
 
 @dataclass
@@ -74,30 +145,30 @@ class Changes:
 
     departments: dict[str, DepartmentRow] = field(default_factory=dict)
     ideas: dict[Key, IdeaRow] = field(default_factory=dict)
+    # The hottest rows hold only the earliest time by key, so no event pays for building a row: their
+    # rows (Endorsement, Participant) are the key's fields, then the time.
     endorsements: dict[tuple[str, UUID, str], datetime] = field(default_factory=dict)
-    reviews: list[tuple[UUID, str, UUID, datetime, int, int, int, int]] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
     participants: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    conversations: dict[Key, tuple[date, int, int]] = field(default_factory=dict)
+    conversations: dict[Key, Conversation] = field(default_factory=dict)
     experiments: dict[Key, ExperimentRow] = field(default_factory=dict)
-    outcomes: dict[Key, tuple[UUID, UUID, str, str, float | None, float | None, int | None, datetime]] = field(
-        default_factory=dict
-    )
-    learnings: dict[tuple[str, UUID, int], tuple[str, str, datetime]] = field(default_factory=dict)
-    adoptions: dict[UUID, tuple[str, UUID, str, datetime]] = field(default_factory=dict)
+    outcomes: dict[Key, Outcome] = field(default_factory=dict)
+    learnings: dict[tuple[str, UUID, int], Learning] = field(default_factory=dict)
+    adoptions: dict[UUID, Adoption] = field(default_factory=dict)
     ignored: int = 0  # events of a type the read models have no use for
 
     def idea(self, event: Event) -> IdeaRow:
         key = (event.department, event.data.idea_id)
         row = self.ideas.get(key)
         if row is None:
-            row = self.ideas[key] = IdeaRow()
+            row = self.ideas[key] = IdeaRow(*key)
         return row
 
     def experiment(self, event: Event) -> ExperimentRow:
         key = (event.department, event.data.experiment_id)
         row = self.experiments.get(key)
         if row is None:
-            row = self.experiments[key] = ExperimentRow()
+            row = self.experiments[key] = ExperimentRow(*key)
         return row
 
     def participant(self, event: Event, pseudonym: str) -> None:
@@ -127,7 +198,8 @@ def _endorsed(c: Changes, e: Event) -> None:
 
 def _reviewed(c: Changes, e: Event) -> None:
     s = e.data.scores
-    c.reviews.append((e.id, e.department, e.data.idea_id, e.time, s.impact, s.feasibility, s.value_for_money, s.alignment))
+    c.reviews.append(Review(e.id, e.department, e.data.idea_id, e.time, s.impact, s.feasibility, s.value_for_money,
+                            s.alignment))
     c.participant(e, e.data.reviewer)
 
 
@@ -166,7 +238,8 @@ def _merged(c: Changes, e: Event) -> None:
 
 def _conversation(c: Changes, e: Event) -> None:
     d = e.data
-    c.conversations[(e.department, d.conversation_id)] = (d.held_on, d.participants, d.ideas_raised)
+    key = (e.department, d.conversation_id)
+    c.conversations[key] = Conversation(*key, d.held_on, d.participants, d.ideas_raised)
 
 
 def _planned(c: Changes, e: Event) -> None:
@@ -212,17 +285,17 @@ def _abandoned(c: Changes, e: Event) -> None:
 
 def _outcome(c: Changes, e: Event) -> None:
     d, b = e.data, e.data.benefits
-    c.outcomes[(e.department, d.outcome_id)] = (
-        d.experiment_id, d.idea_id, d.result, d.recommendation,
-        b.cash_savings_gbp_per_year, b.hours_saved_per_year, b.people_affected, e.time,
-    )
+    key = (e.department, d.outcome_id)
+    c.outcomes[key] = Outcome(*key, d.experiment_id, d.idea_id, d.result, d.recommendation,
+                              b.cash_savings_gbp_per_year, b.hours_saved_per_year, b.people_affected, e.time)
     for position, learning in enumerate(d.learnings):
-        c.learnings[(e.department, d.outcome_id, position)] = (_text(learning), d.result, e.time)
+        c.learnings[(*key, position)] = Learning(*key, position, _text(learning), d.result, e.time)
 
 
 def _adopted(c: Changes, e: Event) -> None:
     d = e.data
-    c.adoptions[d.adoption_id] = (d.origin_department, d.origin_outcome_id, d.adopting_department, e.time)
+    c.adoptions[d.adoption_id] = Adoption(d.adoption_id, d.origin_department, d.origin_outcome_id,
+                                          d.adopting_department, e.time)
     c.participant(e, d.adopted_by)
 
 
@@ -257,7 +330,7 @@ def project(events: Iterable[Event]) -> Changes:
         at = event.time
         row = departments.get(event.department)
         if row is None:
-            row = departments[event.department] = DepartmentRow(0, at, at)
+            row = departments[event.department] = DepartmentRow(event.department, 0, at, at)
         elif at < row.first_event_at:
             row.first_event_at = at
         elif at > row.last_event_at:

@@ -10,11 +10,50 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.reporting.domain import Changes
+import dataclasses
+from operator import attrgetter
 
-_DEPARTMENTS = """
-INSERT INTO departments AS t (department, events, first_event_at, last_event_at, last_received_at)
-SELECT d, n, f, l, clock_timestamp() FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(d, n, f, l)
+from services.reporting.domain import (
+    Adoption, Changes, Conversation, DepartmentRow, Endorsement, ExperimentRow, IdeaRow, Learning, Outcome,
+    Participant, Review,
+)
+
+# The PostgreSQL type of every column the projection writes (a column name means the same everywhere).
+_TYPES = {
+    "adopted_at": "timestamptz", "adopting_department": "text", "adoption_id": "uuid", "alignment": "int2",
+    "abandoned_at": "timestamptz", "backed_at": "timestamptz", "budget_gbp": "float8",
+    "cash_savings_gbp_per_year": "float8", "campaign": "text", "completed_on": "date", "conversation_id": "uuid",
+    "declined_at": "timestamptz", "decline_reason": "text", "department": "text", "endorsed_at": "timestamptz",
+    "endorsed_by": "text", "ends_on": "date", "ends_on_set_at": "timestamptz", "event_id": "uuid",
+    "events": "bigint", "experiment_id": "uuid", "feasibility": "int2", "first_event_at": "timestamptz",
+    "first_seen_at": "timestamptz", "held_on": "date", "hours_saved_per_year": "float8", "idea_id": "uuid",
+    "ideas_raised": "int", "impact": "int2", "last_event_at": "timestamptz", "learning": "text",
+    "measurements": "int", "merged_at": "timestamptz", "merged_into": "text", "origin_department": "text",
+    "origin_outcome_id": "uuid", "outcome_id": "uuid", "overdue_on": "date", "participants": "int",
+    "people_affected": "int8", "planned_at": "timestamptz", "position": "int2", "pseudonym": "text",
+    "recommendation": "text", "recorded_at": "timestamptz", "result": "text", "reviewed_at": "timestamptz",
+    "shortlisted_at": "timestamptz", "squad_size": "int", "staff_days": "float8", "started_on": "date",
+    "starts_on": "date", "submitted_at": "timestamptz", "themes": "text", "title": "text",
+    "value_for_money": "int2", "withdrawn_at": "timestamptz",
+}
+
+
+def _fields(row: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(row)) if dataclasses.is_dataclass(row) else row._fields
+
+
+def _insert(table: str, row: type, select: dict[str, str] | None = None, more: dict[str, str] | None = None) -> str:
+    """`INSERT INTO table AS t (...) SELECT ... FROM unnest(...)`: the columns, the parameters' order and
+    their types all follow the row type's fields. `select` replaces a column's value with an expression
+    over the unnested columns; `more` adds columns that are not in the row."""
+    names, select, more = _fields(row), select or {}, more or {}
+    params = ", ".join(f"${n}::{_TYPES[name]}[]" for n, name in enumerate(names, 1))
+    return (f"INSERT INTO {table} AS t ({', '.join([*names, *more])})\n"
+            f"SELECT {', '.join([*(select.get(n, n) for n in names), *more.values()])}\n"
+            f"FROM unnest({params}) AS u({', '.join(names)})\n")
+
+
+_DEPARTMENTS = _insert("departments", DepartmentRow, more={"last_received_at": "clock_timestamp()"}) + """\
 ON CONFLICT (department) DO UPDATE SET
     events = t.events + excluded.events,
     first_event_at = least(t.first_event_at, excluded.first_event_at),
@@ -22,13 +61,9 @@ ON CONFLICT (department) DO UPDATE SET
     last_received_at = excluded.last_received_at
 """
 
-_IDEAS = """
-INSERT INTO ideas AS t (department, idea_id, title, campaign, themes, submitted_at, shortlisted_at, backed_at,
-                        declined_at, withdrawn_at, merged_at, budget_gbp, staff_days, decline_reason, merged_into)
-SELECT d, i, ti, ca, CASE WHEN th = '' THEN '{}'::text[] ELSE string_to_array(th, ',') END, su, sh, ba, de, wi, me, bu, sd, dr, mi
-FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-            $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::float8[], $13::float8[],
-            $14::text[], $15::text[]) AS u(d, i, ti, ca, th, su, sh, ba, de, wi, me, bu, sd, dr, mi)
+# Themes travel joined by commas: unnest flattens an array of arrays.
+_IDEAS = _insert("ideas", IdeaRow, select={
+    "themes": "CASE WHEN themes = '' THEN '{}'::text[] ELSE string_to_array(themes, ',') END"}) + """\
 ON CONFLICT (department, idea_id) DO UPDATE SET
     title = CASE WHEN excluded.submitted_at IS NOT NULL THEN excluded.title ELSE t.title END,
     campaign = CASE WHEN excluded.submitted_at IS NOT NULL THEN excluded.campaign ELSE t.campaign END,
@@ -45,37 +80,23 @@ ON CONFLICT (department, idea_id) DO UPDATE SET
     merged_into = coalesce(excluded.merged_into, t.merged_into)
 """
 
-_ENDORSEMENTS = """
-INSERT INTO endorsements AS t (department, idea_id, endorsed_by, endorsed_at)
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[])
+_ENDORSEMENTS = _insert("endorsements", Endorsement) + """\
 ON CONFLICT (department, idea_id, endorsed_by) DO UPDATE SET endorsed_at = least(t.endorsed_at, excluded.endorsed_at)
 """
 
-_REVIEWS = """
-INSERT INTO reviews (event_id, department, idea_id, reviewed_at, impact, feasibility, value_for_money, alignment)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::int2[], $6::int2[], $7::int2[], $8::int2[])
+_REVIEWS = _insert("reviews", Review) + """\
 ON CONFLICT (event_id) DO NOTHING
 """
 
-_PARTICIPANTS = """
-INSERT INTO participants AS t (department, pseudonym, first_seen_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+_PARTICIPANTS = _insert("participants", Participant) + """\
 ON CONFLICT (department, pseudonym) DO NOTHING
 """
 
-_CONVERSATIONS = """
-INSERT INTO conversations (department, conversation_id, held_on, participants, ideas_raised)
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::date[], $4::int[], $5::int[])
+_CONVERSATIONS = _insert("conversations", Conversation) + """\
 ON CONFLICT (department, conversation_id) DO NOTHING
 """
 
-_EXPERIMENTS = """
-INSERT INTO experiments AS t (department, experiment_id, idea_id, planned_at, starts_on, ends_on, ends_on_set_at,
-                              started_on, overdue_on, completed_on, abandoned_at, squad_size, budget_gbp, staff_days,
-                              measurements)
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::date[], $6::date[], $7::timestamptz[],
-                     $8::date[], $9::date[], $10::date[], $11::timestamptz[], $12::int[], $13::float8[], $14::float8[],
-                     $15::int[])
+_EXPERIMENTS = _insert("experiments", ExperimentRow) + """\
 ON CONFLICT (department, experiment_id) DO UPDATE SET
     idea_id = coalesce(t.idea_id, excluded.idea_id),
     planned_at = least(t.planned_at, excluded.planned_at),
@@ -93,57 +114,50 @@ ON CONFLICT (department, experiment_id) DO UPDATE SET
     measurements = t.measurements + excluded.measurements
 """
 
-_OUTCOMES = """
-INSERT INTO outcomes (department, outcome_id, experiment_id, idea_id, result, recommendation,
-                      cash_savings_gbp_per_year, hours_saved_per_year, people_affected, recorded_at)
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::float8[],
-                     $8::float8[], $9::int8[], $10::timestamptz[])
+_OUTCOMES = _insert("outcomes", Outcome) + """\
 ON CONFLICT (department, outcome_id) DO NOTHING
 """
 
-_LEARNINGS = """
-INSERT INTO learnings (department, outcome_id, position, learning, result, recorded_at)
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::int2[], $4::text[], $5::text[], $6::timestamptz[])
+_LEARNINGS = _insert("learnings", Learning) + """\
 ON CONFLICT (department, outcome_id, position) DO NOTHING
 """
 
-_ADOPTIONS = """
-INSERT INTO adoptions (adoption_id, origin_department, origin_outcome_id, adopting_department, adopted_at)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[])
+_ADOPTIONS = _insert("adoptions", Adoption) + """\
 ON CONFLICT (adoption_id) DO NOTHING
 """
 
 
-def _columns(rows: list[tuple]) -> list[list]:
+_DEPARTMENT_VALUES = attrgetter(*_fields(DepartmentRow))
+_IDEA_VALUES = attrgetter(*_fields(IdeaRow))
+_THEMES = _fields(IdeaRow).index("themes")
+_EXPERIMENT_VALUES = attrgetter(*_fields(ExperimentRow))
+
+
+def _columns(rows) -> list[list]:
     return [list(column) for column in zip(*rows)]
 
 
 async def save(conn: asyncpg.Connection, c: Changes) -> None:
     """Applies one batch's changes inside the caller's transaction."""
     if c.departments:
-        await conn.execute(_DEPARTMENTS, *_columns(
-            [(d, r.events, r.first_event_at, r.last_event_at) for d, r in c.departments.items()]))
+        await conn.execute(_DEPARTMENTS, *_columns(map(_DEPARTMENT_VALUES, c.departments.values())))
     if c.ideas:
-        await conn.execute(_IDEAS, *_columns([
-            (d, i, r.title, r.campaign, ",".join(r.themes), r.submitted_at, r.shortlisted_at, r.backed_at,
-             r.declined_at, r.withdrawn_at, r.merged_at, r.budget_gbp, r.staff_days, r.decline_reason, r.merged_into)
-            for (d, i), r in c.ideas.items()]))
-    if c.endorsements:
+        columns = _columns(map(_IDEA_VALUES, c.ideas.values()))
+        columns[_THEMES] = [",".join(themes) for themes in columns[_THEMES]]
+        await conn.execute(_IDEAS, *columns)
+    if c.endorsements:  # Endorsement: the key's fields, then the time
         await conn.execute(_ENDORSEMENTS, *_columns([(*k, at) for k, at in c.endorsements.items()]))
     if c.reviews:
         await conn.execute(_REVIEWS, *_columns(c.reviews))
-    if c.participants:
+    if c.participants:  # Participant: the key's fields, then the time
         await conn.execute(_PARTICIPANTS, *_columns([(*k, at) for k, at in c.participants.items()]))
     if c.conversations:
-        await conn.execute(_CONVERSATIONS, *_columns([(*k, *v) for k, v in c.conversations.items()]))
+        await conn.execute(_CONVERSATIONS, *_columns(c.conversations.values()))
     if c.experiments:
-        await conn.execute(_EXPERIMENTS, *_columns([
-            (d, x, r.idea_id, r.planned_at, r.starts_on, r.ends_on, r.ends_on_set_at, r.started_on, r.overdue_on,
-             r.completed_on, r.abandoned_at, r.squad_size, r.budget_gbp, r.staff_days, r.measurements)
-            for (d, x), r in c.experiments.items()]))
+        await conn.execute(_EXPERIMENTS, *_columns(map(_EXPERIMENT_VALUES, c.experiments.values())))
     if c.outcomes:
-        await conn.execute(_OUTCOMES, *_columns([(*k, *v) for k, v in c.outcomes.items()]))
+        await conn.execute(_OUTCOMES, *_columns(c.outcomes.values()))
     if c.learnings:
-        await conn.execute(_LEARNINGS, *_columns([(*k, *v) for k, v in c.learnings.items()]))
+        await conn.execute(_LEARNINGS, *_columns(c.learnings.values()))
     if c.adoptions:
-        await conn.execute(_ADOPTIONS, *_columns([(k, *v) for k, v in c.adoptions.items()]))
+        await conn.execute(_ADOPTIONS, *_columns(c.adoptions.values()))
