@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.phase:
         name, *rest = args.phase
-        from services.reporting.main import tune_gc
+        from services.reporting.config import tune_gc
 
         tune_gc()  # as `python -m services.reporting` and its `rebuild` command do
         departments = rest[0].split(",")
