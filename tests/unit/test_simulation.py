@@ -42,7 +42,7 @@ class Replay:
         for n, event in enumerate(self.events):
             try:
                 self.apply(n, event)
-            except Exception as refused:  # the domain's refusals, and the replay's own checks (KeyError: unknown id)
+            except Exception as refused:  # the domain's refusals, and the replay's own checks
                 detail = getattr(refused, "reason", None) or str(refused)
                 self.refusals.append(f"{type(event.data).__name__}: {type(refused).__name__}: {detail}")
         return self.refusals
@@ -73,7 +73,8 @@ class Replay:
             assert isinstance(data, ConversationRecorded), f"an event the replay does not know: {event.type}"
 
     def idea_command(self, d: str, data, today) -> None:
-        idea = self.ideas[(d, data.idea_id)]
+        idea = self.ideas.get((d, data.idea_id))
+        assert idea is not None, f"idea {data.idea_id} of {d} was never submitted"
         match data:
             case IdeaEndorsed():
                 idea.endorse(data.endorsed_by)
@@ -99,7 +100,8 @@ class Replay:
         assert idea.take_events() == [data], "the domain records another event"
 
     def experiment_command(self, n: int, d: str, data, today) -> None:
-        x = self.experiments[(d, data.experiment_id)]  # KeyError: no backed idea opened this experiment
+        x = self.experiments.get((d, data.experiment_id))
+        assert x is not None, f"experiment {data.experiment_id} of {d}: no backed idea opened it"
         match data:
             case ExperimentPlanned():
                 m = data.measure
