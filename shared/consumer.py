@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -42,7 +41,8 @@ from shared.events.dead_letter import publish_dead_letter
 from shared.events.errors import KeyMismatch, UnreadableHeader
 from shared.inbox import first_deliveries, forget
 from shared.logging import correlation, get_logger
-from shared.refusals import Refusal
+from shared.refusals import Conflict, Refusal
+from shared.retry import Backoff
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -61,27 +61,21 @@ STALLED = Gauge("consumer_stalled", "1 while the consumer is retrying a batch it
 RESTARTS = Counter("consumer_restarts_total", "Kafka consumer clients restarted after a failure", ["consumer"])
 
 
-class Rejected(Exception):
-    """A valid event this service refuses, for a reason that retrying will not change."""
+class Rejected(Conflict):
+    """A valid event this service refuses, for a reason that retrying will not change; `error_class`
+    names the reason's kind in the dead letter."""
 
     def __init__(self, reason: str, *, error_class: str = "Rejected") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.error_class = error_class
+        super().__init__(reason, rule=error_class)
+
+    @property
+    def error_class(self) -> str:
+        return self.rule
 
 
 def is_content_failure(error: BaseException) -> bool:
     """True when applying one event failed because of that event (so it is dead-lettered, not retried)."""
-    return isinstance(error, (Rejected, Refusal, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError))
-
-
-@dataclass(frozen=True)
-class Backoff:
-    first_delay: float = 0.2
-    max_delay: float = 10.0
-
-    def delay(self, failures: int) -> float:
-        return min(self.first_delay * 2 ** max(failures - 1, 0), self.max_delay)
+    return isinstance(error, (Refusal, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError))
 
 
 Apply = Callable[[asyncpg.Connection, Event], Awaitable[None]]

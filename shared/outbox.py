@@ -41,6 +41,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from shared.events import Event, encode
 from shared.logging import get_logger
+from shared.retry import Backoff, backoff_seconds
 
 LANES = 16
 CHANNEL = "outbox"  # notified by the trigger of shared/migrations/0004_outbox_notify.sql
@@ -103,14 +104,13 @@ def new_producer(bootstrap_servers: str, **overrides) -> AIOKafkaProducer:
     return AIOKafkaProducer(**settings)
 
 
-def backoff_seconds(failures: int, first: float, cap: float) -> float:
-    return min(cap, first * 2 ** (failures - 1))
-
-
 def check_topic_name(topic: str) -> None:
     """Refuses a name Kafka would refuse, before the producer waits for its metadata in vain."""
     if not _TOPIC_NAME.fullmatch(topic) or topic in (".", ".."):
         raise InvalidTopicError(f"{topic!r} is not a valid Kafka topic name")
+
+
+_RECONNECT = Backoff(first_delay=0.2, max_delay=10.0)
 
 
 @dataclass
@@ -178,7 +178,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publishes until stopped; reconnects with backoff after any failure."""
-        delay = 0.0
+        failures = 0
         try:
             while not self._stopping.is_set():
                 self._healthy = False
@@ -187,7 +187,8 @@ class OutboxRelay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # database or broker trouble: nothing unacknowledged is marked
-                    delay = 0.2 if self._healthy else min(max(delay * 2, 0.2), 10.0)
+                    failures = 1 if self._healthy else failures + 1
+                    delay = _RECONNECT.delay(failures)
                     log.warning("outbox relay failed; retrying", error=repr(error), retry_in=delay)
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), delay)
