@@ -63,7 +63,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Refusal)
     async def _refused(_: Request, exc: Refusal) -> JSONResponse:
-        return JSONResponse(error_body(exc.error, [{"field": exc.field, "rule": exc.rule}], **exc.facts), status_code=_refusal_status(exc))
+        body = error_body(exc.error, [{"field": exc.field, "rule": exc.rule}], **exc.facts)
+        return JSONResponse(body, status_code=_refusal_status(exc))
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
