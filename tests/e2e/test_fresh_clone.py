@@ -6,7 +6,6 @@ and gets its own ports, so nothing else on the machine is touched."""
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -15,31 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.ports import free_block, listening
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _free_block(size: int) -> int:
-    for _ in range(50):
-        base = _free_ports(1)[0] - size
-        if base > 1024 and all(_closed(p) for p in range(base, base + size)):
-            return base
-    raise AssertionError("no block of free ports")
-
-
-def _closed(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.fixture
@@ -61,8 +38,8 @@ def _make(target: str, clone: Path, env: dict[str, str], *args: str) -> subproce
 async def test_make_up_and_make_test_in_a_clone_the_postgres_user_cannot_enter(unreachable_dir):
     clone = unreachable_dir / "innovation-network"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    base = _free_block(25)
-    kafka, controller, postgres = _free_ports(3)
+    base = free_block(28)
+    kafka, controller, postgres = base + 25, base + 26, base + 27
     dept = f"fc{uuid.uuid4().hex[:6]}"
     env = {k: v for k, v in os.environ.items()
            if k not in ("KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_URL", "INNOVATION_RUN_DIR", "INNOVATION_DEVELOPMENT_MODE")}
@@ -97,4 +74,4 @@ async def test_make_up_and_make_test_in_a_clone_the_postgres_user_cannot_enter(u
                     f"port = {postgres}\n" in (leftover / "data" / "postgresql.conf").read_text():
                 shutil.rmtree(leftover, ignore_errors=True)
     assert down.returncode == 0, down.stderr[-2000:]
-    assert all(_closed(port) for port in (base, base + 1, kafka, postgres)), "make down left something listening"
+    assert not any(listening(port) for port in (base, base + 1, kafka, postgres)), "make down left something listening"

@@ -16,24 +16,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from tests.support.kafka import create_topics
+from tests.support.ports import free_block, listening
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_block(size: int) -> int:
-    """The first port of `size` consecutive free ports."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1] - size
-        if base > 1024 and not any(_open(p) for p in range(base, base + size)):
-            return base
-    raise AssertionError("no block of free ports")
-
-
-def _open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -51,7 +36,7 @@ def _alive(pid: int) -> bool:
 async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_url, new_database):
     tag = uuid.uuid4().hex[:6]
     departments = [f"up{tag}a", f"up{tag}b"]
-    base = _free_block(25)
+    base = free_block(25)
     env = {
         **os.environ,
         "INNOVATION_RUN_DIR": str(tmp_path / "run"),
@@ -100,14 +85,14 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
         down = _run("down.sh", env)
     assert down.returncode == 0, down.stderr[-2000:]
     assert not [name for name, pid in pids.items() if _alive(pid)]
-    assert not [port for port in ports if _open(port)]
+    assert not [port for port in ports if listening(port)]
     assert not list(pid_dir.glob("*.pid"))
 
 
 async def test_a_make_up_that_fails_part_way_stops_what_it_started(tmp_path):
     """The reporting port is taken: make up fails, naming the port, and the broker, the database
     server and the processes it had started are stopped again."""
-    base = _free_block(35)
+    base = free_block(35)
     kafka, controller, postgres = (base + 30, base + 31, base + 32)
     pg_home = Path(tempfile.mkdtemp(prefix="make-up-fails-", dir="/var/tmp"))
     pg_home.chmod(0o755)  # the postgres user enters it
@@ -129,5 +114,5 @@ async def test_a_make_up_that_fails_part_way_stops_what_it_started(tmp_path):
     assert failed.returncode != 0
     assert f"port {base}" in failed.stderr and "stopped again" in failed.stderr, failed.stderr[-2000:]
     assert "stopped smtp-sink" in failed.stderr
-    assert not [port for port in (kafka, postgres, base + 21) if _open(port)], "something started is still running"
+    assert not [port for port in (kafka, postgres, base + 21) if listening(port)], "something started is still running"
     assert not list((tmp_path / "run" / "pids").glob("*.pid"))

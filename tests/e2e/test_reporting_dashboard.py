@@ -52,7 +52,7 @@ async def test_dashboard_in_a_browser(kafka_bootstrap, new_database, department,
                     "overdue": str(summary["overdue"]),
                 }
                 assert shown["ideas_raised"] == "5"
-                assert await page.locator(f'[data-figure="benefits.cash_savings_gbp_per_year"]').inner_text() == "£12,000"
+                assert await page.locator('[data-figure="benefits.cash_savings_gbp_per_year"]').inner_text() == "£12,000"
                 # The hostile title is text on the page, never markup, and its script never ran.
                 assert HOSTILE in await page.locator("#recent-ideas").inner_text()
                 assert await page.evaluate("window.__owned === undefined")

@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -25,6 +24,7 @@ from shared.outbox import new_producer
 from tests.support.db import fetchval
 from tests.support.events import submitted
 from tests.support.kafka import create_topics, publish, read_to_end, topic_size
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STRICT_LIMIT = 1500  # bytes: the "bug" that dead-letters valid events
@@ -223,12 +223,6 @@ async def test_replay_sends_the_headers_aiokafka_can_send_and_says_which_it_coul
     assert code == 0 and await topic_size(kafka_bootstrap, ideas) == 1
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize(("where", "argv", "status", "says"), [
     ("nowhere", ["list"], 1, "cannot reach the Kafka broker at 127.0.0.1:"),
     ("broker", ["list", "--service", "never-dead-lettered-anything"], 1,
@@ -240,7 +234,7 @@ def _closed_port() -> int:
 async def test_a_failure_is_one_line_and_a_non_zero_status(kafka_bootstrap, department, where, argv, status, says):
     service = f"dlq-{department}"
     await create_topics(kafka_bootstrap, dlq_topic(service))  # empty, three partitions
-    bootstrap = kafka_bootstrap if where == "broker" else f"127.0.0.1:{_closed_port()}"
+    bootstrap = kafka_bootstrap if where == "broker" else f"127.0.0.1:{free_port()}"
     finished = command(bootstrap, *(arg.format(service=service) for arg in argv))
     assert finished.returncode == status and finished.stdout == ""
     assert says.format(service=service) in finished.stderr and finished.stderr.count("\n") == 1, finished.stderr

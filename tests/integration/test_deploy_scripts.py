@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_JARS = ROOT / ".cache"  # fetched by the install step
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _script(name: str, command: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
@@ -58,15 +54,15 @@ def test_kafka_jars_unreachable_stops_with_one_clear_line(tmp_path):
 
 def test_kafka_refuses_a_port_in_use_naming_it(tmp_path, occupied_port):
     result = _script("kafka.sh", "start", tmp_path, KAFKA_PORT=str(occupied_port),
-                     KAFKA_CONTROLLER_PORT=str(_free_port()))
+                     KAFKA_CONTROLLER_PORT=str(free_port()))
     assert result.returncode != 0
     assert f"port {occupied_port} for Kafka is already in use" in result.stderr
     assert not _java_processes_with(str(tmp_path))
 
 
 def test_a_broker_that_dies_on_start_names_its_log_and_leaves_nothing_running(tmp_path):
-    result = _script("kafka.sh", "start", tmp_path, KAFKA_PORT=str(_free_port()),
-                     KAFKA_CONTROLLER_PORT=str(_free_port()), KAFKA_HEAP="not-a-size")
+    result = _script("kafka.sh", "start", tmp_path, KAFKA_PORT=str(free_port()),
+                     KAFKA_CONTROLLER_PORT=str(free_port()), KAFKA_HEAP="not-a-size")
     assert result.returncode != 0
     assert "exited during start-up" in result.stderr and str(tmp_path / "run" / "logs" / "kafka.log") in result.stderr
     assert not _java_processes_with(str(tmp_path))

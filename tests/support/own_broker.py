@@ -5,25 +5,19 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.infra import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.ports import free_ports
 
 
 class OwnBroker:
     def __init__(self, prefix: str = "own-broker-") -> None:
         self.run_dir = tempfile.mkdtemp(prefix=prefix)
-        self.port, self.controller_port = _free_port(), _free_port()
+        self.port, self.controller_port = free_ports(2)
         self.bootstrap = f"127.0.0.1:{self.port}"
 
     def _script(self, command: str) -> None:

@@ -4,7 +4,6 @@ people use (stopping it, killing a backend: the postmaster then restarts every s
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -14,6 +13,7 @@ import asyncpg
 
 from tests.support.infra import ROOT
 from tests.support.pg_sessions import backends
+from tests.support.ports import free_port
 
 
 class OwnPostgres:
@@ -23,9 +23,7 @@ class OwnPostgres:
     def __init__(self, prefix: str = "own-postgres-") -> None:
         self.home = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
         self.home.chmod(0o755)  # the postgres user must enter it, or the script would refuse it
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.env = {**os.environ, "INNOVATION_RUN_DIR": str(self.home / "run"), "PG_PORT": str(self.port),
                     "PG_DATA_HOME": str(self.home / "pg")}
         self.env.pop("POSTGRES_URL", None)

@@ -12,6 +12,7 @@ from services.ideas.config import IdeasSettings
 from services.ideas.main import build
 from shared.events.topics import topic_name
 from tests.support.kafka import create_topics
+from tests.support.ports import free_port
 from tests.support.services import RunningService, serving
 
 SECRET = "ideas-test-secret"
@@ -60,13 +61,10 @@ async def served(settings: IdeasSettings) -> AsyncIterator[str]:
     """Runs the service as a real uvicorn process (`python -m services.ideas`); yields its base URL."""
     import asyncio
     import os
-    import socket
     import subprocess
     import sys
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "INNOVATION_DEPARTMENT": settings.department, "IDEAS_DATABASE_URL": settings.database_url,
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "HTTP_PORT": str(port),
            "INNOVATION_PSEUDONYM_SECRET": settings.pseudonym_secret, "LOG_LEVEL": "WARNING"}

@@ -2,7 +2,6 @@
 
 import asyncio
 import smtplib
-import socket
 import subprocess
 import sys
 from email.message import EmailMessage
@@ -10,15 +9,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.ports import free_port
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_the_sink_lists_received_emails_as_json_and_as_an_escaped_page():

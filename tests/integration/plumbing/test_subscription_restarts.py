@@ -2,21 +2,15 @@
 never in a silent hot loop, and stops when asked."""
 
 import asyncio
-import socket
 
 from shared.consumer import RESTARTS, Backoff, EventConsumer, Subscription
+from tests.support.ports import free_port
 from tests.support.waiting import eventually
 
 
 def test_the_pause_grows_to_its_cap():
     backoff = Backoff(first_delay=0.2, max_delay=10.0)
     assert [backoff.delay(n) for n in (1, 2, 3, 4, 5, 6, 7, 8)] == [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0]
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _restarts(name: str) -> float:
@@ -27,7 +21,7 @@ async def test_a_client_that_cannot_start_is_restarted_with_backoff_until_stoppe
     name = "restart-test"
     consumer = EventConsumer(service="test", name=name, pool=None, producer=None)  # never reached
     subscription = Subscription(consumer, "innovation.t.ideas.v1", group_id="restart-test",
-                                client_options={"bootstrap_servers": f"127.0.0.1:{_closed_port()}",
+                                client_options={"bootstrap_servers": f"127.0.0.1:{free_port()}",
                                                 "request_timeout_ms": 1000},
                                 backoff=Backoff(first_delay=0.05, max_delay=0.2))
     before = _restarts(name)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
