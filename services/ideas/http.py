@@ -7,8 +7,6 @@ reads. A key of another department sees no idea here (404) and changes nothing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
@@ -38,6 +36,7 @@ from shared.auth import Caller, acting_person, department_member
 from shared.events import IdeaSubmitted, Scores
 from shared.events.fields import SLUG_PATTERN
 from shared.http import ApiError
+from shared.paging import Cursor, Limit, page, position_of
 from shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["ideas"])
@@ -111,16 +110,15 @@ async def list_ideas(
     status: Status | None = None,
     theme: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=60)] = None,
     campaign: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=60)] = None,
-    cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Cursor = None,
+    limit: Limit = 20,
 ) -> IdeaPage:
     rows = await repository.list_ideas(
         runtime_of(request).pool, status=status.value if status else None, theme=theme, campaign=campaign,
-        before=_position(cursor), limit=limit + 1,
+        before=position_of(cursor), limit=limit + 1,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return IdeaPage(items=[idea_out(r) for r in rows], next_cursor=_cursor(rows[-1]["position"]) if more else None)
+    rows, next_cursor = page(rows, limit, lambda row: row["position"])
+    return IdeaPage(items=[idea_out(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/ideas/{idea_id}", response_model=IdeaOut, responses=_RESPONSES, summary="One idea")
@@ -194,19 +192,3 @@ async def record_conversation(body: RecordConversation,
     )
     await handlers.record_conversation(acting, conversation)
     return ConversationOut(**{k: getattr(conversation, k) for k in ConversationOut.model_fields})
-
-
-def _cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
-
-
-def _position(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text[:1] == "p" and text[1:].isdigit() and len(text) < 20:
-            return int(text[1:])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ApiError(422, "validation failed", [{"field": "cursor", "rule": "a next_cursor returned by this API"}])

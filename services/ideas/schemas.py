@@ -1,18 +1,15 @@
 """Request and response bodies of the HTTP API.
 
 Field names and limits are the event catalogue's: each request field takes its type from
-the event model it becomes (`like(IdeaSubmitted, "title")`), so the two cannot drift.
-Requests refuse unknown fields, and text with NUL characters (PostgreSQL cannot store them).
+the event model it becomes (`like(IdeaSubmitted, "title")`, `shared.requests`), so the two cannot drift.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from services.ideas.domain import Status
 from shared.events import (
@@ -25,41 +22,8 @@ from shared.events import (
     IdeaSubmitted,
     Scores,
 )
-
-
-def like(model: type[BaseModel], name: str) -> Any:
-    """The type of `model.name`, with its constraints (the default is the caller's to give)."""
-    field = model.model_fields[name]
-    return Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, (tuple, list)):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _date_text(value: Any) -> Any:
-    # The event's Day is strict (a date object); a JSON request carries the date as text.
-    if not isinstance(value, str):
-        raise PydanticCustomError("date_type", "Input should be a date as YYYY-MM-DD text")
-    return value
-
-
-IsoDay = Annotated[date, BeforeValidator(_date_text)]
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if _has_nul(value):
-            raise PydanticCustomError("no_nul_character", "text must not contain NUL characters")
-        return value
+from shared.paging import Page
+from shared.requests import Command, like
 
 
 class SubmitIdea(Command):
@@ -119,7 +83,7 @@ class RecordConversation(Command):
         default=None, description="optional; given by the caller to link ideas raised to it")
     team: like(ConversationRecorded, "team")
     participants: like(ConversationRecorded, "participants")
-    held_on: IsoDay
+    held_on: like(ConversationRecorded, "held_on")
     ideas_raised: like(ConversationRecorded, "ideas_raised")
 
 
@@ -173,9 +137,7 @@ class IdeaOut(BaseModel):
     updated_at: datetime
 
 
-class IdeaPage(BaseModel):
-    items: list[IdeaOut]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+IdeaPage = Page[IdeaOut]
 
 
 class ConversationOut(BaseModel):
