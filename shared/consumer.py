@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -277,17 +278,24 @@ class Subscription:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
 
-def subscribe(
-    runtime: Runtime,
-    consumer: EventConsumer,
-    *topics: str,
-    group_id: str,
-    pattern: str | None = None,
-    max_records: int = 500,
-    description: str | None = None,
-) -> Subscription:
-    """Adds a subscription of `consumer` to the runtime, which runs it while the service runs."""
-    subscription = Subscription(consumer, *topics, pattern=pattern, group_id=group_id, max_records=max_records,
-                                client_options=runtime.consumer_options(), description=description)
-    runtime.subscriptions.append(subscription)
-    return subscription
+@dataclass(frozen=True)
+class Consumes:
+    """One subscription, as a service declares it (its consumers.py); the runtime builds it, runs it
+    while the service runs and stops it with the service."""
+
+    name: str  # the consumer's name: its inbox rows and metrics carry it
+    group_id: str
+    apply: Apply  # applies one event in the batch's transaction
+    description: str
+    topics: Sequence[str] = ()
+    pattern: str | None = None  # instead of topics: every topic matching it, including new ones
+    max_records: int = 500
+    consumer: type[EventConsumer] = EventConsumer  # a subclass may apply a batch in bulk
+
+    def subscription(self, runtime: Runtime, service: str) -> Subscription:
+        """The running form of this declaration, on the runtime's pool, producer and client options."""
+        consumer = self.consumer(service=service, name=self.name, pool=runtime.pool, producer=runtime.producer,
+                                 apply=self.apply, max_event_bytes=runtime.settings.max_event_bytes)
+        return Subscription(consumer, *self.topics, pattern=self.pattern, group_id=self.group_id,
+                            max_records=self.max_records, client_options=runtime.consumer_options(),
+                            description=self.description)

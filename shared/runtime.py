@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from shared.consumer import Subscription
+from shared.consumer import Consumes, Subscription
 from shared.db import SHARED_MIGRATIONS, create_pool, prepare_database
 from shared.http import RequestContext, install_error_handlers, operations_router
 from shared.logging import configure_logging, get_logger
@@ -39,7 +39,7 @@ class Runtime:
     read_pool: asyncpg.Pool  # public reads: the same pool as `pool` unless the spec asks for one of its own
     kafka_options: Mapping[str, Any] = field(default_factory=dict)  # the spec's extra aiokafka client arguments
     relay: OutboxRelay | None = None
-    subscriptions: list[Subscription] = field(default_factory=list)  # added by spec.subscribe (shared.consumer)
+    subscriptions: list[Subscription] = field(default_factory=list)  # built from spec.consumers
     handlers: Any = None  # the service's use cases, built by spec.handlers; each service's HTTP edge types it
 
     def consumer_options(self) -> dict[str, Any]:
@@ -48,8 +48,8 @@ class Runtime:
                 **self.settings.kafka_client_options(), **self.kafka_options}
 
 
-Setup = Callable[[Runtime], Awaitable[None]]
 Handlers = Callable[[Runtime], Any]
+Consumers = Callable[[Runtime], Sequence[Consumes]]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     relay: bool = False  # publishes through the outbox
     handlers: Handlers | None = None  # builds the use cases the routes, consumers and background tasks call
-    subscribe: Setup | None = None  # adds the service's subscriptions (shared.consumer.subscribe) to the runtime
+    consumers: Consumers | None = None  # declares the service's subscriptions (shared.consumer.Consumes)
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()  # long-running tasks
     pool_size: int = 10
     read_pool_size: int = 0  # > 0: public reads get a pool of their own, so they cannot starve the consumers
@@ -101,8 +101,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
             if spec.handlers:
                 runtime.handlers = spec.handlers(runtime)
-            if spec.subscribe:
-                await spec.subscribe(runtime)
+            if spec.consumers:
+                runtime.subscriptions = [c.subscription(runtime, spec.name) for c in spec.consumers(runtime)]
             await broker.start()
             tasks += [asyncio.create_task(subscription.run(), name=f"consumer {subscription.name}")
                       for subscription in runtime.subscriptions]

@@ -23,9 +23,6 @@ def build(settings: ExperimentsSettings | None = None, *, clock: Clock | None = 
     def handlers(runtime: Runtime) -> Experiments:
         return Experiments(pool=runtime.pool, department=settings.department, clock=clock)
 
-    async def subscribe(runtime: Runtime) -> None:
-        consumers.attach(runtime, runtime.handlers)
-
     async def enforce_time_box(runtime: Runtime) -> None:
         """Marks experiments overdue as their end dates pass; safe with any number of replicas."""
         experiments: Experiments = runtime.handlers
@@ -44,7 +41,7 @@ def build(settings: ExperimentsSettings | None = None, *, clock: Clock | None = 
         routers=(router,),
         relay=True,
         handlers=handlers,
-        subscribe=subscribe,
+        consumers=consumers.declare,
         background=(enforce_time_box,),
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
     )

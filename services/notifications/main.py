@@ -19,9 +19,6 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
         return Notifications(pool=runtime.pool, department=settings.department,
                              pseudonym_secret=settings.pseudonym_secret)
 
-    async def subscribe(runtime: Runtime) -> None:
-        consumers.attach(runtime, runtime.handlers)
-
     spec = ServiceSpec(
         name="notifications",
         title="Innovation network: notifications",
@@ -29,7 +26,7 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
         routers=(router,),
         relay=False,  # publishes nothing
         handlers=handlers,
-        subscribe=subscribe,
+        consumers=consumers.declare,
         background=(deliver,),
         max_body_bytes=16 * 1024,
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},

@@ -7,7 +7,7 @@ from aiokafka import ConsumerRecord
 
 from services.reporting.domain import project
 from services.reporting.repository import save
-from shared.consumer import EventConsumer, Letter, is_content_failure, subscribe
+from shared.consumer import Consumes, EventConsumer, Letter, is_content_failure
 from shared.events import Event
 from shared.logging import get_logger
 from shared.runtime import Runtime
@@ -20,11 +20,9 @@ async def _apply_one(conn: asyncpg.Connection, event: Event) -> None:
 
 
 class ReadModelConsumer(EventConsumer):
-    """Applies a whole batch in bulk. The base class has already decoded it (dead-lettering what does not
+    """Applies a whole batch in bulk (one event at a time, `_apply_one`, only if the database refuses the
+    bulk write). The base class has already decoded it (dead-lettering what does not
     decode) and filtered redeliveries through the inbox, in the transaction this runs in."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(apply=_apply_one, **kwargs)
 
     async def apply_events(self, conn: asyncpg.Connection, events: Sequence[tuple[ConsumerRecord, Event]]) -> list[Letter]:
         try:
@@ -39,15 +37,8 @@ class ReadModelConsumer(EventConsumer):
             return await super().apply_events(conn, events)
 
 
-def new_consumer(runtime: Runtime) -> ReadModelConsumer:
-    return ReadModelConsumer(service="reporting", name=runtime.settings.consumer_name, pool=runtime.pool,
-                             producer=runtime.producer, max_event_bytes=runtime.settings.max_event_bytes)
-
-
-async def attach(runtime: Runtime) -> None:
+def declare(runtime: Runtime) -> list[Consumes]:
     settings = runtime.settings
-    subscribe(
-        runtime, new_consumer(runtime), group_id=settings.group_id, pattern=settings.topic_pattern,
-        max_records=settings.batch_max_records,
-        description="Every department's ideas, experiments and outcomes streams, into the central read models",
-    )
+    return [Consumes(settings.consumer_name, group_id=settings.group_id, apply=_apply_one, consumer=ReadModelConsumer,
+                     pattern=settings.topic_pattern, max_records=settings.batch_max_records,
+                     description="Every department's ideas, experiments and outcomes streams, into the central read models")]

@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from services.reporting.config import MIGRATIONS, ReportingSettings, tune_gc
-from services.reporting.consumers import attach
+from services.reporting import consumers
 from services.reporting.dashboard import mount_assets
 from services.reporting.dashboard import router as dashboard_router
 from services.reporting.http import router as api_router
@@ -17,7 +17,7 @@ def spec(settings: ReportingSettings) -> ServiceSpec:
         migrations=MIGRATIONS,
         routers=(api_router, dashboard_router),
         relay=False,
-        subscribe=attach,
+        consumers=consumers.declare,
         read_pool_size=settings.read_pool_size,
         read_pool_settings={"statement_timeout": str(settings.read_statement_timeout_ms),
                             "default_transaction_read_only": "on"},
