@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from services.notifications.domain import InvalidInput
+from shared.refusals import Invalid
 
 IPAddress = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -33,13 +33,14 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-class RefusedDestination(InvalidInput):
-    """A destination the policy refuses; `reason` is the short class shown to anyone
-    ("private address"), `message` names the host and address (for admins and logs)."""
+class RefusedDestination(Invalid):
+    """A webhook destination the policy refuses: an invalid `url` whose `kind` of address is the
+    short class shown to anyone ("private address"), and whose `message` names the host and
+    address (for admins and logs)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(RULE, message)
-        self.reason = reason
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__("validation failed", field="url", rule=RULE, message=message)
+        self.kind, self.message = kind, message
 
 
 # -- reading a host as an address -----------------------------------------------------------

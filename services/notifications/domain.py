@@ -8,36 +8,65 @@ import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from shared.events import EVENT_TYPES, Event, OutcomeAdopted
+from shared.refusals import Invalid
 
 _PREFIX = "uk.gov.innovation."
 
+Status = Literal["pending", "delivered", "failed"]
+Channel = Literal["email", "webhook"]
 
-class InvalidInput(ValueError):
-    """A value refused by a rule; `rule` is a short identifier, `message` says it in words."""
 
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule, self.message = rule, message
+def _invalid(field: str, rule: str, message: str) -> Invalid:
+    """A value refused by a rule: `rule` is a short identifier, `message` says it in words."""
+    return Invalid("validation failed", field=field, rule=rule, message=message)
 
 
 # -- what people and systems may subscribe with ------------------------------------------------
 
 
-def event_types(values: Iterable[str]) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class Subscription:
+    """Where a person is written to, and about what: every field checked (`new_subscription`)."""
+
+    email: str
+    display_name: str | None
+    event_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where a departmental system is sent events, and the secret that signs them (`new_webhook`)."""
+
+    url: str
+    secret: str
+    event_types: tuple[str, ...]
+    description: str | None
+
+
+def new_subscription(email: str, name: str | None, types: Iterable[str]) -> Subscription:
+    return Subscription(email_address(email), None if name is None else display_name(name), event_types(types))
+
+
+def new_webhook(url: str, secret: str, types: Iterable[str], description: str | None) -> Webhook:
+    """Checks the URL's form only: whether its destination may be reached is egress.py's to say."""
+    return Webhook(webhook_url(url), webhook_secret(secret), event_types(types), description)
+
+
+def event_types(values: Iterable[str], field: str = "event_types") -> tuple[str, ...]:
     """Known event types, given in full (`uk.gov.innovation.idea.submitted.v1`) or without the
     prefix (`idea.submitted.v1`); returned in full, sorted, without repeats."""
     chosen = set()
     for value in values:
         full = value if value.startswith(_PREFIX) else _PREFIX + value
         if full not in EVENT_TYPES:
-            raise InvalidInput("known_event_type", f"{value[:100]!r} is not an event type of the catalogue")
+            raise _invalid(field, "known_event_type", f"{value[:100]!r} is not an event type of the catalogue")
         chosen.add(full)
     if not chosen:
-        raise InvalidInput("at_least_one", "name at least one event type")
+        raise _invalid(field, "at_least_one", "name at least one event type")
     return tuple(sorted(chosen))
 
 
@@ -48,7 +77,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@" + _LABEL + r"(?:\
 def email_address(value: str) -> str:
     """A plain address (`name@host.domain`): no display part, no comments, no line breaks."""
     if len(value) > 254 or not _EMAIL.fullmatch(value) or ".." in value:
-        raise InvalidInput("email_address", "a plain email address such as name@department.gov.uk")
+        raise _invalid("email", "email_address", "a plain email address such as name@department.gov.uk")
     return value
 
 
@@ -59,7 +88,7 @@ def display_name(value: str) -> str:
     """A person's name as shown in the To: header: letters, digits, spaces and . , ' ( ) - only,
     so it can carry neither markup nor header syntax (<, >, ", @, ;, line breaks)."""
     if not _DISPLAY_NAME.fullmatch(value) or "@" in value:
-        raise InvalidInput("display_name", "1-100 letters, digits, spaces and . , ' ( ) - only")
+        raise _invalid("display_name", "display_name", "1-100 letters, digits, spaces and . , ' ( ) - only")
     return value
 
 
@@ -69,30 +98,30 @@ _HOST_NAME = re.compile(r"[^\W_][\w.-]*")  # letters of any script (IDN), digits
 def webhook_url(value: str) -> str:
     """An absolute http(s) URL with a host, and no credentials, fragment, spaces or control characters."""
     if len(value) > 2000:
-        raise InvalidInput("max_length", "at most 2000 characters")
+        raise _invalid("url", "max_length", "at most 2000 characters")
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise InvalidInput("no_whitespace", "no spaces or control characters")
+        raise _invalid("url", "no_whitespace", "no spaces or control characters")
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError:
-        raise InvalidInput("url", "an absolute URL such as https://hooks.example.org/innovation") from None
+        raise _invalid("url", "url", "an absolute URL such as https://hooks.example.org/innovation") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput("url_scheme", "the scheme must be https or http")
+        raise _invalid("url", "url_scheme", "the scheme must be https or http")
     if not parts.hostname or not (":" in parts.hostname or _HOST_NAME.fullmatch(parts.hostname)):
-        raise InvalidInput("url_host", "the URL must name a host: a name of letters, digits, '-' and '.', or an address")
+        raise _invalid("url", "url_host", "the URL must name a host: a name of letters, digits, '-' and '.', or an address")
     if parts.username is not None or parts.password is not None:
-        raise InvalidInput("url_no_credentials", "credentials do not belong in the URL: use the secret")
+        raise _invalid("url", "url_no_credentials", "credentials do not belong in the URL: use the secret")
     if parts.fragment:
-        raise InvalidInput("url_no_fragment", "no #fragment")
+        raise _invalid("url", "url_no_fragment", "no #fragment")
     if port == 0:
-        raise InvalidInput("url_port", "a port from 1 to 65535")
+        raise _invalid("url", "url_port", "a port from 1 to 65535")
     return value
 
 
 def webhook_secret(value: str) -> str:
     if not 16 <= len(value) <= 200 or not all(0x21 <= ord(c) <= 0x7E for c in value):
-        raise InvalidInput("webhook_secret", "16-200 printable ASCII characters without spaces")
+        raise _invalid("secret", "webhook_secret", "16-200 printable ASCII characters without spaces")
     return value
 
 

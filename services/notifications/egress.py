@@ -13,7 +13,7 @@ import httpx
 
 from services.notifications import addresses
 from services.notifications.addresses import IPAddress, Network
-from services.notifications.domain import InvalidInput
+from shared.refusals import Invalid
 
 
 class NotResolved(Exception):
@@ -63,7 +63,7 @@ async def vet_at_registration(url: str, allowed: Iterable[Network], timeout: flo
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as error:  # e.g. a name IDNA cannot encode
-        raise InvalidInput("url", f"not a URL that can be sent to: {error}") from None
+        raise Invalid("validation failed", field="url", rule="url", message=f"not a URL that can be sent to: {error}") from None
     try:
         async with asyncio.timeout(timeout):
             await vet(parsed, allowed)

@@ -1,25 +1,47 @@
-"""Use cases: turning events into deliveries, and managing subscriptions and webhooks.
+"""Use cases: turning events into deliveries, and managing subscriptions and webhooks. Each use
+case owns its transaction; the repository runs its statements on the connection it is given.
 
 The consumers and the HTTP routes both come through here; the delivery worker is in worker.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from services.notifications import repository
-from services.notifications.domain import adoption_of_ours
+from services.notifications import egress, repository
+from services.notifications.addresses import Network
+from services.notifications.domain import Subscription, Webhook, adoption_of_ours, event_types
+from services.notifications.repository import DeliveryFilter
 from shared.events import Event, encode_structured
 from shared.events.pseudonym import pseudonymise
 from shared.logging import get_logger
+from shared.refusals import Forbidden, NotFound
 
 SERVICE = "notifications"
+REGISTRATION_RESOLVE_SECONDS = 5.0  # a name not resolved by then is accepted: each delivery vets it again
 log = get_logger(__name__)
+
+
+class UnknownSubscription(NotFound):
+    def __init__(self) -> None:
+        super().__init__("subscription not found", field="person_ref", rule="a subscriber of this department")
+
+
+class UnknownWebhook(NotFound):
+    def __init__(self) -> None:
+        super().__init__("webhook not found", field="webhook_id", rule="a webhook of this department")
+
+
+class OthersSubscription(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("only an admin may manage another person's subscription", field="person_ref",
+                         rule="equal to X-Person-Ref unless the key is an admin's")
 
 
 @dataclass
@@ -50,31 +72,57 @@ class Notifications:
     # -- subscriptions ---------------------------------------------------------------------
 
     def person(self, person_ref: str) -> str:
+        """The pseudonym of a person named in a path (the acting person's comes from shared.auth)."""
         return pseudonymise(self.pseudonym_secret, person_ref)
 
-    async def subscribe(self, person: str, email: str, name: str | None, types: Sequence[str]) -> tuple[Any, bool]:
-        return await repository.put_subscription(self.pool, person, email, name, types)
-
-    async def subscription(self, person: str) -> Any:
-        return await repository.get_subscription(self.pool, person)
-
-    async def unsubscribe(self, person: str) -> bool:
+    async def subscribe(self, person: str, subscription: Subscription) -> tuple[asyncpg.Record, bool]:
+        """Creates or replaces `person`'s subscription; True when it was created."""
         async with self.pool.acquire() as conn:
-            return await repository.delete_subscription(conn, person)
+            return await repository.put_subscription(conn, person, subscription)
+
+    async def subscription(self, person: str) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            row = await repository.get_subscription(conn, person)
+        if row is None:
+            raise UnknownSubscription()
+        return row
+
+    async def unsubscribe(self, person: str) -> None:
+        """Forgets the address; the person's pending emails end failed, visibly, rather than vanish."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await repository.end_pending(conn, "the subscription was deleted before delivery", person=person)
+            deleted = await repository.delete_subscription(conn, person)
+        if not deleted:
+            raise UnknownSubscription()
 
     # -- webhooks --------------------------------------------------------------------------
 
-    async def add_webhook(self, url: str, secret: str, types: Sequence[str], description: str | None) -> Any:
-        return await repository.add_webhook(self.pool, url, secret, types, description)
-
-    async def webhooks(self) -> list[Any]:
-        return await repository.list_webhooks(self.pool)
-
-    async def remove_webhook(self, webhook_id: uuid.UUID) -> bool:
+    async def add_webhook(self, webhook: Webhook, allowed: Iterable[Network]) -> asyncpg.Record:
+        """Registers `webhook` unless its destination is refused (addresses.RefusedDestination), with
+        the operator's allow-list `allowed`."""
+        await egress.vet_at_registration(webhook.url, allowed, REGISTRATION_RESOLVE_SECONDS)
         async with self.pool.acquire() as conn:
-            return await repository.delete_webhook(conn, webhook_id)
+            return await repository.add_webhook(conn, webhook)
+
+    async def webhooks(self) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn:
+            return await repository.list_webhooks(conn)
+
+    async def remove_webhook(self, webhook_id: uuid.UUID) -> None:
+        """Removes the webhook; its pending deliveries end failed."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await repository.end_pending(conn, "the webhook was deleted before delivery", webhook_id=webhook_id)
+            deleted = await repository.delete_webhook(conn, webhook_id)
+        if not deleted:
+            raise UnknownWebhook()
 
     # -- deliveries ------------------------------------------------------------------------
 
-    async def deliveries(self, *, after: int, limit: int, **filters: Any) -> list[Any]:
-        return await repository.list_deliveries(self.pool, after=after, limit=limit, **filters)
+    async def deliveries(self, filters: DeliveryFilter, *, after: int | None, limit: int) -> list[asyncpg.Record]:
+        """Up to `limit` deliveries after position `after`, oldest first; an `event_type` filter
+        may be given without the catalogue's prefix."""
+        if filters.event_type is not None:
+            (full,) = event_types([filters.event_type], field="event_type")
+            filters = dataclasses.replace(filters, event_type=full)
+        async with self.pool.acquire() as conn:
+            return await repository.list_deliveries(conn, filters, after=after, limit=limit)

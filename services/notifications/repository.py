@@ -1,15 +1,17 @@
-"""asyncpg SQL of subscriptions, webhooks and deliveries."""
+"""asyncpg SQL of subscriptions, webhooks and deliveries. Every function takes the caller's
+connection, so the caller (handlers.py, worker.py) owns the transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-Db = asyncpg.Connection | asyncpg.Pool
+from services.notifications.domain import Channel, Status, Subscription, Webhook
 
 _SUBSCRIPTION = "person, email, display_name, event_types, created_at, updated_at"
 _WEBHOOK = "webhook_id, url, event_types, description, created_at"
@@ -20,54 +22,53 @@ _DELIVERY = """delivery_id, seq, event_id, event_type, channel, person, webhook_
 # -- subscriptions ---------------------------------------------------------------------------
 
 
-async def put_subscription(db: Db, person: str, email: str, name: str | None, types: Sequence[str]) -> tuple[asyncpg.Record, bool]:
+async def put_subscription(conn: asyncpg.Connection, person: str, subscription: Subscription) -> tuple[asyncpg.Record, bool]:
     """Creates or replaces the person's subscription; True when it was created."""
-    row = await db.fetchrow(
+    row = await conn.fetchrow(
         f"""INSERT INTO subscriptions (person, email, display_name, event_types) VALUES ($1, $2, $3, $4)
             ON CONFLICT (person) DO UPDATE SET email = EXCLUDED.email, display_name = EXCLUDED.display_name,
                 event_types = EXCLUDED.event_types, updated_at = now()
             RETURNING {_SUBSCRIPTION}, (xmax = 0) AS created""",
-        person, email, name, list(types),
+        person, subscription.email, subscription.display_name, list(subscription.event_types),
     )
     return row, row["created"]
 
 
-async def get_subscription(db: Db, person: str) -> asyncpg.Record | None:
-    return await db.fetchrow(f"SELECT {_SUBSCRIPTION} FROM subscriptions WHERE person = $1", person)
+async def get_subscription(conn: asyncpg.Connection, person: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_SUBSCRIPTION} FROM subscriptions WHERE person = $1", person)
 
 
 async def delete_subscription(conn: asyncpg.Connection, person: str) -> bool:
-    """Forgets the address; the person's pending emails end failed, visibly, rather than vanish."""
-    async with conn.transaction():
-        await conn.execute(
-            """UPDATE deliveries SET status = 'failed', last_error = 'the subscription was deleted before delivery',
-                      updated_at = now()
-               WHERE person = $1 AND status = 'pending'""", person)
-        return await conn.execute("DELETE FROM subscriptions WHERE person = $1", person) == "DELETE 1"
+    return await conn.execute("DELETE FROM subscriptions WHERE person = $1", person) == "DELETE 1"
+
+
+async def end_pending(conn: asyncpg.Connection, reason: str, *, person: str | None = None,
+                      webhook_id: uuid.UUID | None = None) -> None:
+    """Ends the pending deliveries to `person` or to `webhook_id` failed, with `reason`: visibly,
+    rather than vanishing with their recipient."""
+    column, value = ("person", person) if person is not None else ("webhook_id", webhook_id)
+    await conn.execute(
+        f"""UPDATE deliveries SET status = 'failed', last_error = $2, updated_at = now()
+            WHERE {column} = $1 AND status = 'pending'""", value, reason)
 
 
 # -- webhooks --------------------------------------------------------------------------------
 
 
-async def add_webhook(db: Db, url: str, secret: str, types: Sequence[str], description: str | None) -> asyncpg.Record:
-    return await db.fetchrow(
+async def add_webhook(conn: asyncpg.Connection, webhook: Webhook) -> asyncpg.Record:
+    return await conn.fetchrow(
         f"""INSERT INTO webhooks (webhook_id, url, secret, event_types, description) VALUES ($1, $2, $3, $4, $5)
             RETURNING {_WEBHOOK}""",
-        uuid.uuid4(), url, secret, list(types), description,
+        uuid.uuid4(), webhook.url, webhook.secret, list(webhook.event_types), webhook.description,
     )
 
 
-async def list_webhooks(db: Db) -> list[asyncpg.Record]:
-    return await db.fetch(f"SELECT {_WEBHOOK} FROM webhooks ORDER BY seq")
+async def list_webhooks(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {_WEBHOOK} FROM webhooks ORDER BY seq")
 
 
 async def delete_webhook(conn: asyncpg.Connection, webhook_id: uuid.UUID) -> bool:
-    async with conn.transaction():
-        await conn.execute(
-            """UPDATE deliveries SET status = 'failed', last_error = 'the webhook was deleted before delivery',
-                      updated_at = now()
-               WHERE webhook_id = $1 AND status = 'pending'""", webhook_id)
-        return await conn.execute("DELETE FROM webhooks WHERE webhook_id = $1", webhook_id) == "DELETE 1"
+    return await conn.execute("DELETE FROM webhooks WHERE webhook_id = $1", webhook_id) == "DELETE 1"
 
 
 # -- deliveries ------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ async def add_deliveries(conn: asyncpg.Connection, event_id: uuid.UUID, event_ty
     return int(status.rsplit(" ", 1)[1])
 
 
-async def claim_due(db: Db, limit: int, lease_seconds: float, in_flight: Mapping[uuid.UUID, int] | None = None,
+async def claim_due(conn: asyncpg.Connection, limit: int, lease_seconds: float, in_flight: Mapping[uuid.UUID, int] | None = None,
                     per_webhook: int | None = None) -> list[asyncpg.Record]:
     """Claims up to `limit` due deliveries for one attempt each. The claim counts the attempt and
     moves next_attempt_at past the lease, so no other worker takes them while this one sends;
@@ -104,7 +105,7 @@ async def claim_due(db: Db, limit: int, lease_seconds: float, in_flight: Mapping
     in_flight = in_flight or {}
     cap = per_webhook or limit
     full = [w for w, n in in_flight.items() if n >= cap]
-    return await db.fetch(
+    return await conn.fetch(
         """WITH due AS (
                SELECT delivery_id, webhook_id, next_attempt_at, seq FROM deliveries
                WHERE status = 'pending' AND next_attempt_at <= now()
@@ -132,8 +133,8 @@ async def claim_due(db: Db, limit: int, lease_seconds: float, in_flight: Mapping
     )
 
 
-async def mark_delivered(db: Db, delivery_id: uuid.UUID, attempts: int) -> None:
-    await db.execute(
+async def mark_delivered(conn: asyncpg.Connection, delivery_id: uuid.UUID, attempts: int) -> None:
+    await conn.execute(
         """UPDATE deliveries SET status = 'delivered', delivered_at = now(), updated_at = now(), last_error = NULL,
                   last_error_detail = NULL
            WHERE delivery_id = $1 AND attempts = $2 AND status = 'pending'""",
@@ -141,11 +142,11 @@ async def mark_delivered(db: Db, delivery_id: uuid.UUID, attempts: int) -> None:
     )
 
 
-async def mark_failed_attempt(db: Db, delivery_id: uuid.UUID, attempts: int, reason: str, detail: str,
+async def mark_failed_attempt(conn: asyncpg.Connection, delivery_id: uuid.UUID, attempts: int, reason: str, detail: str,
                               retry_in: float | None) -> None:
     """Records the failure (its class, and the whole text for admins); schedules the next attempt,
     or ends the delivery `failed` when `retry_in` is None."""
-    await db.execute(
+    await conn.execute(
         """UPDATE deliveries SET last_error = $3, last_error_detail = $4, updated_at = now(),
                   status = CASE WHEN $5::float8 IS NULL THEN 'failed' ELSE 'pending' END,
                   next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at
@@ -155,19 +156,33 @@ async def mark_failed_attempt(db: Db, delivery_id: uuid.UUID, attempts: int, rea
     )
 
 
-async def next_due(db: Db, excluding: Sequence[uuid.UUID] = ()) -> datetime | None:
+async def next_due(conn: asyncpg.Connection, excluding: Sequence[uuid.UUID] = ()) -> datetime | None:
     """When the next pending delivery is due, leaving out those to the webhooks `excluding`."""
-    return await db.fetchval(
+    return await conn.fetchval(
         """SELECT min(next_attempt_at) FROM deliveries
            WHERE status = 'pending' AND (webhook_id IS NULL OR webhook_id <> ALL($1::uuid[]))""", list(excluding))
 
 
-async def list_deliveries(db: Db, *, after: int, limit: int, **filters: Any) -> list[asyncpg.Record]:
-    clauses, args = ["seq > $1"], [after]
-    for column, value in filters.items():
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """The deliveries to list: each field given is a column's value."""
+
+    status: Status | None = None
+    channel: Channel | None = None
+    event_type: str | None = None
+    event_id: uuid.UUID | None = None
+    webhook_id: uuid.UUID | None = None
+    person: str | None = None
+
+
+async def list_deliveries(conn: asyncpg.Connection, filters: DeliveryFilter, *, after: int | None,
+                          limit: int) -> list[asyncpg.Record]:
+    """Up to `limit` deliveries after position `after` (their `seq`), oldest first."""
+    clauses, args = ["seq > $1"], [after or 0]
+    for column, value in dataclasses.asdict(filters).items():
         if value is not None:
             args.append(value)
             clauses.append(f"{column} = ${len(args)}")
     args.append(limit)
-    return await db.fetch(
+    return await conn.fetch(
         f"SELECT {_DELIVERY} FROM deliveries WHERE {' AND '.join(clauses)} ORDER BY seq LIMIT ${len(args)}", *args)

@@ -164,7 +164,7 @@ def describe(error: BaseException) -> tuple[str, str]:
     """(reason, detail) of a failed attempt: the class of the failure, which every role of the
     department may read, and the whole text, for logs and admins only (it may hold a
     receiver's response, an address, a resolver's message)."""
-    text = str(error).strip()
+    text = (error.message if isinstance(error, addresses.RefusedDestination) else str(error)).strip()
     ours = isinstance(error, (SendFailed, addresses.RefusedDestination, egress.NotResolved))
     detail = text if ours else (f"{type(error).__name__}: {text}" if text else type(error).__name__)
     return _reason(error), detail[:1000]
@@ -175,7 +175,7 @@ def _reason(error: BaseException) -> str:
         case SendFailed():
             return error.reason
         case addresses.RefusedDestination():
-            return f"refused: {error.reason}"
+            return f"refused: {error.kind}"
         case egress.NotResolved():
             return "host name not resolved"
         case TimeoutError() | httpx.TimeoutException() | socket.timeout():
@@ -255,7 +255,8 @@ class DeliveryWorker:
         started = 0
         while (free := self._settings.worker_batch - len(self._in_flight)) > 0:
             busy = collections.Counter(w for w in self._in_flight.values() if w is not None)
-            rows = await repository.claim_due(self._pool, free, self._lease, busy, self._settings.per_webhook_in_flight)
+            async with self._pool.acquire() as conn:
+                rows = await repository.claim_due(conn, free, self._lease, busy, self._settings.per_webhook_in_flight)
             if not rows:
                 break
             for row in rows:
@@ -279,13 +280,15 @@ class DeliveryWorker:
         except Exception as error:
             retry_in = None if isinstance(error, FINAL) else self._budget.after_failure(attempts)
             reason, detail = describe(error)
-            await repository.mark_failed_attempt(self._pool, row["delivery_id"], attempts, reason, detail, retry_in)
+            async with self._pool.acquire() as conn:
+                await repository.mark_failed_attempt(conn, row["delivery_id"], attempts, reason, detail, retry_in)
             result = "failed" if retry_in is None else "retry"
             ATTEMPTS.labels(channel, result).inc()
             log.warning("delivery attempt failed", delivery_id=str(row["delivery_id"]), channel=channel,
                         attempts=attempts, reason=reason, error=detail, retry_in=retry_in)
             return
-        await repository.mark_delivered(self._pool, row["delivery_id"], attempts)
+        async with self._pool.acquire() as conn:
+            await repository.mark_delivered(conn, row["delivery_id"], attempts)
         ATTEMPTS.labels(channel, "delivered").inc()
         log.info("delivered", delivery_id=str(row["delivery_id"]), channel=channel, attempts=attempts)
 
@@ -295,7 +298,8 @@ class DeliveryWorker:
             return self._settings.poll_seconds  # woken when a slot frees
         busy = collections.Counter(w for w in self._in_flight.values() if w is not None)
         full = [w for w, n in busy.items() if n >= self._settings.per_webhook_in_flight]
-        due = await repository.next_due(self._pool, excluding=full)
+        async with self._pool.acquire() as conn:
+            due = await repository.next_due(conn, excluding=full)
         if due is None:
             return self._settings.poll_seconds
         seconds = due.timestamp() - time.time()

@@ -85,7 +85,7 @@ async def test_hostile_and_malformed_bodies_get_4xx_naming_field_and_rule(servic
     not_json = await client.put("/v1/subscriptions/bob", content=b"{nope", headers={**own, "Content-Type": "application/json"})
     assert not_json.status_code == 422
     bad_cursor = await client.get("/v1/deliveries", params={"cursor": "1; DROP TABLE deliveries"}, headers=own)
-    assert bad_cursor.status_code == 422 and ("cursor", "string_pattern_mismatch") in rules(bad_cursor)
+    assert bad_cursor.status_code == 422 and ("cursor", "a next_cursor returned by this API") in rules(bad_cursor)
     bad_type = await client.get("/v1/deliveries", params={"event_type": "<b>"}, headers=own)
     assert bad_type.status_code == 422 and rules(bad_type) == {("event_type", "known_event_type")}
     # nothing was stored by any of it
@@ -104,7 +104,7 @@ async def test_roles_and_departments(service):
     other = await client.put("/v1/subscriptions/carol", json=GOOD_SUBSCRIPTION, headers=bob)
     assert other.status_code == 403 and rules(other) == {("person_ref", "equal to X-Person-Ref unless the key is an admin's")}
     anonymous = await client.put("/v1/subscriptions/bob", json=GOOD_SUBSCRIPTION, headers=service.headers("reviewer", person=None))
-    assert anonymous.status_code == 400 and ("X-Person-Ref", "required: the caller's own reference for the person") in rules(anonymous)
+    assert anonymous.status_code == 400 and ("X-Person-Ref", "required: the caller's own reference for the person, 1-200 printable characters") in rules(anonymous)
     assert (await client.put("/v1/subscriptions/carol", json=GOOD_SUBSCRIPTION,
                              headers=service.headers("admin"))).status_code == 201
     viewer = service.headers("viewer", person="bob")

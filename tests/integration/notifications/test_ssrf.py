@@ -73,7 +73,7 @@ async def test_registering_a_refused_destination_gets_422_naming_the_url_and_its
             assert body["error"] == "validation failed"
             (detail,) = body["detail"]
             assert (detail["field"], detail["rule"]) == ("url", "url_public_address"), url
-            assert detail["message"].endswith(f"is a {reason} address"), (url, detail)
+            assert body["message"].endswith(f"is a {reason} address"), (url, body)
         assert (await service.client.get("/v1/webhooks", headers=admin)).json() == {"items": []}
 
         # a public name, and a name that does not resolve now (each delivery checks it again)

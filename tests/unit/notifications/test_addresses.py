@@ -17,7 +17,7 @@ def refused_host(host: str, resolved=(), allowed=()) -> str:
         address = literal_address(host)
         check(host, [address] if address is not None else [ipaddress.ip_address(a) for a in resolved], allowed)
     assert error.value.rule == "url_public_address"
-    return error.value.reason
+    return error.value.kind
 
 
 @pytest.mark.parametrize(("host", "address"), [

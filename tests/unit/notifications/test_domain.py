@@ -6,12 +6,13 @@ import pytest
 from hypothesis import given, strategies as st
 
 from services.notifications import domain
+from shared.refusals import Invalid
 from shared.events import OutcomeAdopted, new_event
 from tests.support.events import person, submitted
 
 
 def refused(check, value) -> str:
-    with pytest.raises(domain.InvalidInput) as error:
+    with pytest.raises(Invalid) as error:
         check(value)
     return error.value.rule
 

@@ -41,7 +41,7 @@ async def test_a_name_is_resolved_once_and_every_address_checked(dns):
     dns.table["hooks.example.org"].append("169.254.169.254")
     with pytest.raises(RefusedDestination) as refused:
         await egress.vet(httpx.URL("https://hooks.example.org/in"), networks("0.0.0.0/0"))
-    assert refused.value.reason == "cloud metadata address"
+    assert refused.value.kind == "cloud metadata address"
 
 
 async def test_a_host_that_resolves_to_a_private_address_after_registration_is_refused(dns):
