@@ -23,7 +23,6 @@ from shared.events.pseudonym import pseudonymise
 from shared.logging import get_logger
 from shared.refusals import Forbidden, NotFound
 
-SERVICE = "notifications"
 REGISTRATION_RESOLVE_SECONDS = 5.0  # a name not resolved by then is accepted: each delivery vets it again
 log = get_logger(__name__)
 

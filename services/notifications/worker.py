@@ -20,7 +20,6 @@ import time
 import uuid
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Any
 
 import asyncpg
 import httpx
@@ -40,6 +39,7 @@ from services.notifications.domain import (
 from shared.events import decode
 from shared.events.binding import STRUCTURED_JSON
 from shared.logging import get_logger
+from shared.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -65,7 +65,7 @@ class EmailSender:
     def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
 
-    def message(self, row: Any) -> EmailMessage:
+    def message(self, row: asyncpg.Record) -> EmailMessage:
         event = decode(bytes(row["payload"]), [("content-type", STRUCTURED_JSON.encode())])
         subject, text = compose_email(event, self._settings.department)
         message = EmailMessage()
@@ -78,7 +78,7 @@ class EmailSender:
         message.set_content(text)
         return message
 
-    async def send(self, row: Any) -> None:
+    async def send(self, row: asyncpg.Record) -> None:
         if row["email"] is None:
             raise RecipientGone("the subscription no longer exists")
         message = self.message(row)
@@ -110,7 +110,7 @@ class WebhookSender:
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),  # the worker bounds attempts
             headers={"User-Agent": "innovation-network-notifications/1", "Accept-Encoding": "identity"})
 
-    async def send(self, row: Any) -> None:
+    async def send(self, row: asyncpg.Record) -> None:
         if row["url"] is None:
             raise RecipientGone("the webhook no longer exists")
         url = httpx.URL(row["url"])
@@ -123,7 +123,7 @@ class WebhookSender:
                     if address == choices[-1]:
                         raise
 
-    async def _post(self, url: httpx.URL, address: IPAddress, row: Any) -> None:
+    async def _post(self, url: httpx.URL, address: IPAddress, row: asyncpg.Record) -> None:
         body = bytes(row["payload"])
         timestamp = int(time.time())
         host = egress.host_of(url)
@@ -273,7 +273,7 @@ class DeliveryWorker:
             log.error("delivery attempt not recorded; retried when its lease ends", error=repr(task.exception()))
         self._wake.set()  # a slot is free
 
-    async def _attempt(self, row: Any) -> None:
+    async def _attempt(self, row: asyncpg.Record) -> None:
         channel, attempts = row["channel"], row["attempts"]
         try:
             await self._senders[channel].send(row)
@@ -316,6 +316,6 @@ class DeliveryWorker:
             return None
 
 
-async def deliver(runtime: Any) -> None:
+async def deliver(runtime: Runtime) -> None:
     """The background task of the service."""
     await DeliveryWorker(runtime.pool, runtime.settings).run()
