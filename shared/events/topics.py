@@ -13,8 +13,9 @@ DEPARTMENT_PATTERN: Final = r"^[a-z][a-z0-9-]{1,30}$"
 DEPARTMENT_RE: Final = re.compile(DEPARTMENT_PATTERN)
 
 REPORTING_PATTERN: Final = r"^innovation\.[a-z][a-z0-9-]{1,30}\.(ideas|experiments|outcomes)\.v1$"
+# A canonical stream, or a department's intake for it (`inbound.`), which REPORTING_PATTERN does not match.
 _TOPIC_RE: Final = re.compile(
-    r"^innovation\.(?P<department>[a-z][a-z0-9-]{1,30})\.(?P<stream>ideas|experiments|outcomes)\.v1$"
+    r"^innovation\.(?P<department>[a-z][a-z0-9-]{1,30})\.(?:inbound\.)?(?P<stream>ideas|experiments|outcomes)\.v1$"
 )
 _SERVICE_RE: Final = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -29,10 +30,18 @@ def validate_department(department: str) -> str:
 
 
 def topic_name(department: str, stream: str) -> str:
+    """The canonical stream: written by the service that owns it, or by the department's own stack."""
     validate_department(department)
     if stream not in STREAMS:
         raise ValueError(f"stream {stream!r} is not one of {', '.join(STREAMS)}")
     return f"innovation.{department}.{stream}.v1"
+
+
+def intake_topic(department: str, stream: str) -> str:
+    """Where a department's other systems emit events for the service that owns `stream`; the service
+    applies them with its domain rules and publishes the accepted ones on the canonical stream."""
+    topic_name(department, stream)  # the same checks
+    return f"innovation.{department}.inbound.{stream}.v1"
 
 
 def dlq_topic(service: str) -> str:
@@ -46,7 +55,8 @@ def dlq_topic(service: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def parse_topic(topic: str) -> tuple[str, Stream] | None:
-    """(department, stream) of a departmental topic, or None for any other topic."""
+    """(department, stream) of a departmental topic (a canonical stream or its intake), or None for any other
+    topic: an event on either must be of that department and stream."""
     match = _TOPIC_RE.fullmatch(topic) if isinstance(topic, str) else None
     if match is None:
         return None
