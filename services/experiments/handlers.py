@@ -35,9 +35,11 @@ class SystemClock:
 
 
 class UnknownExperiment(NotFound):
-    def __init__(self, experiment_id: uuid.UUID) -> None:
+    """No such experiment here; without an id, what a key of another department is told about any."""
+
+    def __init__(self, experiment_id: uuid.UUID | None = None) -> None:
         super().__init__("experiment not found", field="experiment_id", rule="an experiment of this department",
-                         experiment_id=str(experiment_id))
+                         **({"experiment_id": str(experiment_id)} if experiment_id else {}))
 
 
 class UnknownOutcome(NotFound):
@@ -111,16 +113,6 @@ class Experiments:
         ))
 
     # -- commands from people ------------------------------------------------------------------
-
-    async def get(self, experiment_id: uuid.UUID) -> Experiment:
-        async with self.pool.acquire() as conn:
-            experiment = await repository.get(conn, experiment_id)
-        if experiment is None:
-            raise UnknownExperiment(experiment_id)
-        return experiment
-
-    async def list(self, *, status: str | None, after: int, limit: int) -> tuple[list[Experiment], int | None]:
-        return await repository.page(self.pool, status=status, after=after, limit=limit)
 
     async def act(self, experiment_id: uuid.UUID, command: Command, *, causation: str) -> Experiment:
         """Runs one command on one experiment: its row is locked, so its events commit in order."""

@@ -1,12 +1,12 @@
 """asyncpg SQL in, domain objects out. Every function takes the caller's connection, so the
-caller owns the transaction."""
+caller owns the transaction (a read outside one may be given the pool)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
@@ -42,7 +42,9 @@ async def update(conn: asyncpg.Connection, experiment: Experiment) -> None:
     )
 
 
-async def get(conn: asyncpg.Connection, experiment_id: uuid.UUID, *, for_update: bool = False) -> Experiment | None:
+async def get(
+    conn: asyncpg.Connection | asyncpg.Pool, experiment_id: uuid.UUID, *, for_update: bool = False
+) -> Experiment | None:
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM experiments WHERE experiment_id = $1{' FOR UPDATE' if for_update else ''}",
         experiment_id,
@@ -57,18 +59,21 @@ async def get_by_idea(conn: asyncpg.Connection, idea_id: uuid.UUID, *, for_updat
     return _experiment(row) if row else None
 
 
-async def page(
-    conn: asyncpg.Connection | asyncpg.Pool, *, status: str | None, after: int, limit: int
-) -> tuple[list[Experiment], int | None]:
-    """One page in creation order, and the cursor of the next page (None at the end)."""
+class Listed(NamedTuple):
+    position: int  # creation order, the list's cursor (shared.paging)
+    experiment: Experiment
+
+
+async def list_experiments(
+    conn: asyncpg.Connection | asyncpg.Pool, *, status: str | None, after: int | None, limit: int
+) -> list[Listed]:
+    """Up to `limit` experiments created after position `after` (from the first when None), oldest first."""
     rows = await conn.fetch(
         f"""SELECT seq, {_COLUMNS} FROM experiments
-            WHERE seq > $1 AND ($2::text IS NULL OR status = $2) ORDER BY seq LIMIT $3""",
-        after, status, limit + 1,
+            WHERE seq > coalesce($1::bigint, 0) AND ($2::text IS NULL OR status = $2) ORDER BY seq LIMIT $3""",
+        after, status, limit,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [_experiment(r) for r in rows], (rows[-1]["seq"] if more else None)
+    return [Listed(r["seq"], _experiment(r)) for r in rows]
 
 
 async def lock_overdue(conn: asyncpg.Connection, today: date, limit: int) -> list[Experiment]:

@@ -134,7 +134,10 @@ async def test_invalid_transitions_are_refused_with_409_and_the_reason(kafka_boo
     ("complete", outcome_body(benefits={"cash_savings_gbp_per_year": -1}), "benefits.cash_savings_gbp_per_year",
      "greater_than_equal"),
     ("complete", outcome_body(result="triumph"), "result", "literal_error"),
-    ("measurements", {"measured_on": TODAY.isoformat(), "value": "NaN"}, "value", "finite_number"),
+    # A number sent as text is refused, as the event's Quantity refuses it (it was read as a number before).
+    ("measurements", {"measured_on": TODAY.isoformat(), "value": "NaN"}, "value", "float_type"),
+    ("measurements", {"measured_on": TODAY.isoformat(), "value": "380"}, "value", "float_type"),
+    ("plan", plan_body(squad_size=4.0), "squad_size", "int_type"),
     ("reschedule", {"ends_on": TODAY.isoformat(), "reason": ""}, "reason", "string_too_short"),
     ("reschedule", {"ends_on": 1741564800, "reason": "a timestamp"}, "ends_on", "date_type"),
     ("complete", outcome_body(learnings=["fine", "nul \x00 inside"]), "learnings", "no_nul_character"),
@@ -152,6 +155,23 @@ async def test_bad_input_is_refused_with_422_naming_the_field_and_the_rule(kafka
     details = answer.json()["detail"]
     assert any(d["field"] == field and rule in d["rule"] for d in details), details
     assert (await service.client.get(base, headers=service.headers())).json()["status"] in ("planning", "running")
+
+
+async def test_a_measurement_is_any_finite_number_as_in_its_event(kafka_bootstrap, service):
+    experiment_id, _ = await open_experiment(kafka_bootstrap, service)
+    client, h, base = service.client, service.headers(), f"/v1/experiments/{experiment_id}"
+    assert (await client.post(f"{base}/plan", json=plan_body(), headers=h)).is_success
+    assert (await client.post(f"{base}/start", headers=h)).is_success
+    nan = await client.post(f"{base}/measurements", headers={**h, "Content-Type": "application/json"},
+                            content=f'{{"measured_on": "{TODAY.isoformat()}", "value": NaN}}')
+    assert nan.status_code == 422 and nan.json()["detail"][0]["rule"] == "finite_number", nan.text
+    # No bound beyond the event's: the row keeps measurements as jsonb, which holds any double exactly.
+    for value in (1e300, -1.7976931348623157e308, 5e-324):
+        measured = await client.post(f"{base}/measurements", json={"measured_on": TODAY.isoformat(), "value": value},
+                                     headers=h)
+        assert measured.status_code == 200, measured.text
+    stored = (await client.get(base, headers=h)).json()["measurements"]
+    assert [m["value"] for m in stored] == [1e300, -1.7976931348623157e308, 5e-324]
 
 
 async def test_an_oversized_body_is_refused_with_413(kafka_bootstrap, service):
