@@ -1,4 +1,5 @@
-"""One-shot set-up of a local system: topics for each department and the demo API keys.
+"""One-shot set-up of a local system: topics for each department (its streams and their intake topics, as
+the department runs the services) and the demo API keys.
 
     python deploy/bootstrap.py --departments dwp hmrc --keys .run/demo-keys.json
 
@@ -21,15 +22,16 @@ from aiokafka.errors import TopicAlreadyExistsError  # noqa: E402
 
 from shared.auth import ROLES, new_key, register_key  # noqa: E402
 from shared.db import SHARED_MIGRATIONS, prepare_database  # noqa: E402
-from shared.events.topics import STREAMS, dlq_topic, topic_name  # noqa: E402
+from shared.events.topics import STREAMS, dlq_topic, intake_topic, topic_name  # noqa: E402
 from shared.settings import local_postgres  # noqa: E402
 
 DEPARTMENT_SERVICES = ("ideas", "experiments", "notifications")
-CONSUMING_SERVICES = ("experiments", "notifications", "reporting")
+CONSUMING_SERVICES = ("ideas", "experiments", "notifications", "reporting")  # ideas consumes its intake
 
 
 async def create_topics(bootstrap: str, departments: list[str], partitions: int) -> None:
-    wanted = [topic_name(d, s) for d in departments for s in STREAMS] + [dlq_topic(s) for s in CONSUMING_SERVICES]
+    wanted = [topic(d, s) for d in departments for s in STREAMS for topic in (topic_name, intake_topic)]
+    wanted += [dlq_topic(s) for s in CONSUMING_SERVICES]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -11,6 +11,10 @@ and tests/unit/test_simulation.py replays simulated streams through those domain
                 any of the first three -> abandoned; overdue once, while open, after the end date
 
 Ids come from the seeded generator, so the same seed and clock give the same stream (event ids aside).
+
+`ConversationTool` is one departmental system of a department that runs the services: it emits onto the
+department's intake the conversations it records, the ideas they raise and their endorsements (its own
+table); the department's panel reviews, shortlists and backs ideas through the ideas service's API.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ EXPERIMENT_TRANSITIONS: dict[str, tuple[tuple[str, float], ...]] = {
     "running": (("measure", 8), ("reschedule", 0.6), ("overdue", 6), ("complete", 3), ("abandon", 1)),
     "completed": (), "abandoned": (),
 }
+# A team-conversation tool's users endorse the ideas it raised; the rest of an idea's life is the panel's.
+CONVERSATION_TOOL_IDEA_TRANSITIONS: dict[str, tuple[tuple[str, float], ...]] = {"submitted": (("endorse", 1),)}
 
 
 @dataclass
@@ -93,10 +99,12 @@ class Flow:
     seed: int | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     people_per_department: int = 2000
+    source: str | None = None  # the events' `source`; None: /departments/<dept>/<service>, as the services' own
     rng: random.Random = field(init=False)
     ideas: list[_Idea] = field(default_factory=list)
     experiments: list[_Experiment] = field(default_factory=list)
     outcomes: list[tuple[str, uuid.UUID]] = field(default_factory=list)  # (department, outcome_id) worth adopting
+    idea_transitions = IDEA_TRANSITIONS  # a class attribute, not a field: a subclass may walk its own table
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -136,7 +144,8 @@ class Flow:
         return self._now.date()
 
     def _event(self, data: EventData, department: str, service: str) -> Event:
-        return new_event(data, department=department, service=service).model_copy(update={"time": self._now})
+        return new_event(data, department=department, service=service, source=self.source).model_copy(
+            update={"time": self._now})
 
     def _walk(self, table: dict[str, tuple[tuple[str, float], ...]], state: str, allowed: Callable[[str], bool]) -> str:
         choices = [(name, weight) for name, weight in table[state] if allowed(name)]
@@ -144,15 +153,15 @@ class Flow:
 
     # -- ideas ----------------------------------------------------------------------------------
 
-    def _submit(self) -> Event:
-        department = self.rng.choice(self.departments)
+    def _submit(self, department: str | None = None, conversation_id: uuid.UUID | None = None) -> Event:
+        department = department or self.rng.choice(self.departments)
         idea = _Idea(department, self._id(), self._person(department))
         self.ideas.append(idea)
         title = f"{self.rng.choice(VERBS)} {self.rng.choice(OBJECTS)}"
         return self._event(IdeaSubmitted(
             idea_id=idea.idea_id, title=title, problem="It takes too long.", proposal=f"{title} in one team first.",
             themes=tuple(self.rng.sample(THEMES, self.rng.randint(0, 3))), campaign=self.rng.choice(CAMPAIGNS),
-            submitted_by=idea.submitted_by), department, "ideas")
+            submitted_by=idea.submitted_by, conversation_id=conversation_id), department, "ideas")
 
     def _conversation(self) -> Event:
         department = self.rng.choice(self.departments)
@@ -168,9 +177,9 @@ class Flow:
         return True
 
     def _advance_idea(self, idea: _Idea) -> Event:
-        transition = self._walk(IDEA_TRANSITIONS, idea.state, lambda t: self._idea_allowed(idea, t))
+        transition = self._walk(self.idea_transitions, idea.state, lambda t: self._idea_allowed(idea, t))
         data = getattr(self, f"_idea_{transition}")(idea)
-        if not IDEA_TRANSITIONS[idea.state]:
+        if not self.idea_transitions[idea.state]:
             self.ideas.remove(idea)
         return self._event(data, idea.department, "ideas")
 
@@ -299,3 +308,32 @@ class Flow:
         return self._event(OutcomeAdopted(
             adoption_id=self._id(), origin_department=origin, origin_outcome_id=outcome_id,
             adopting_department=adopting, adopted_by=self._person(adopting), note="Trying it here"), adopting, "experiments")
+
+
+@dataclass
+class ConversationTool(Flow):
+    """A department's team-conversation tool emitting onto its intake: a conversation.recorded, then an
+    idea.submitted (with its conversation_id) for each idea the conversation raised, and endorsements of them."""
+
+    idea_transitions = CONVERSATION_TOOL_IDEA_TRANSITIONS
+
+    def next(self) -> Event:
+        if self._pending:
+            return self._pending.pop(0)
+        self._now = self.clock()
+        if self.rng.random() < 0.3 or not self.ideas:
+            recorded = self._conversation()
+            conversation_id = recorded.data.conversation_id
+            self._pending += [self._submit(recorded.department, conversation_id)
+                              for _ in range(recorded.data.ideas_raised)]
+            return recorded
+        return self._advance_idea(self.rng.choice(self.ideas))
+
+    def _event(self, data: EventData, department: str, service: str) -> Event:
+        return super()._event(data, department, service).model_copy(
+            update={"source": self.source or tool_source(department)})
+
+
+def tool_source(department: str) -> str:
+    """The `source` of the team-conversation tool's events: a departmental system, not one of our services."""
+    return f"/departments/{department}/systems/team-conversations"

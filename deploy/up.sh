@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the whole system on this machine, as the contract's local-run table lays it out:
 # Kafka, PostgreSQL, two demo departments' services, the central reporting service and the
-# departmental-system simulator. Idempotent: what already runs is left as it is.
+# departmental-system simulators. Idempotent: what already runs is left as it is.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEPARTMENTS=${INNOVATION_DEMO_DEPARTMENTS:-"dwp hmrc"}
@@ -13,6 +13,10 @@ export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT
 SIMULATED=${INNOVATION_SIMULATED_DEPARTMENTS:-home-office,defra,natural-england}
 [ "${INNOVATION_SIMULATOR:-on}" = on ] || SIMULATED=
 export REPORTING_SIMULATED_DEPARTMENTS=$SIMULATED  # named as simulated on the dashboard
+# The first demo department, which runs the services, also has a system of its own (a team-conversation
+# tool, simulated) emitting onto its intake, innovation.<dept>.inbound.ideas.v1, for its ideas service.
+INTAKE=${DEPARTMENTS%% *}
+[ "${INNOVATION_SIMULATOR:-on}" = on ] || INTAKE=
 # A development machine: the services accept the local server's password and the demo secrets.
 export INNOVATION_DEVELOPMENT_MODE=1
 
@@ -84,6 +88,10 @@ if [ -n "$SIMULATED" ]; then
   start_process simulator - "$PYTHON" deploy/simulator.py --departments "$SIMULATED" \
     --rate "${INNOVATION_SIMULATOR_RATE:-5}" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS"
 fi
+if [ -n "$INTAKE" ]; then
+  start_process "intake-simulator-$INTAKE" - "$PYTHON" deploy/simulator.py --intake "$INTAKE" \
+    --rate "${INNOVATION_INTAKE_RATE:-0.5}" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS"
+fi
 
 first=${DEPARTMENTS%% *}
 {
@@ -97,6 +105,7 @@ first=${DEPARTMENTS%% *}
     offset=$((offset + 10))
   done
   [ -z "$SIMULATED" ] || printf '  simulated (demo data from a simulator, no services): %s\n' "${SIMULATED//,/, }"
+  [ -z "$INTAKE" ] || printf '  %s team-conversation tool (simulated) emits onto innovation.%s.inbound.ideas.v1\n' "$INTAKE's" "$INTAKE"
   cat <<MSG
   API docs                        http://127.0.0.1:$((PORT_BASE + 1))/docs (each service: /docs, /openapi.json)
   emails (SMTP sink)              http://127.0.0.1:$SMTP_SINK_HTTP_PORT/  (SMTP on :$SMTP_SINK_SMTP_PORT)

@@ -6,11 +6,15 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from shared.events import decode
+from shared.events.topics import intake_topic, topic_name
+from tests.support.kafka import create_topics, read_to_end
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +87,19 @@ def test_postgres_refuses_a_port_in_use_that_is_not_a_usable_server(tmp_path, oc
     assert result.returncode != 0
     assert f"port {occupied_port} for PostgreSQL is already in use" in result.stderr
     assert not (reachable_dir / "data" / "postmaster.pid").exists()
+
+
+async def test_the_intake_simulator_emits_a_team_conversation_tool_onto_the_intake_only(kafka_bootstrap, department):
+    """`simulator.py --intake`, as make up starts it: valid events on the department's intake, none on its stream."""
+    intake, canonical = intake_topic(department, "ideas"), topic_name(department, "ideas")
+    await create_topics(kafka_bootstrap, intake, canonical)
+    result = subprocess.run(
+        [sys.executable, "deploy/simulator.py", "--intake", department, "--history", "40", "--count", "40",
+         "--seed", "3", "--bootstrap", kafka_bootstrap], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = await read_to_end(kafka_bootstrap, intake)
+    events = [decode(r.value, r.headers, topic=intake) for r in records]  # the department and stream checked too
+    assert len(events) == 40 and not await read_to_end(kafka_bootstrap, canonical)
+    assert {e.source for e in events} == {f"/departments/{department}/systems/team-conversations"}
+    assert {e.type.split(".")[-2] for e in events} == {"recorded", "submitted", "endorsed"}
+    assert all(r.key == e.data.aggregate_id.encode() for r, e in zip(records, events))

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from deploy.simulation import DEPARTMENTS, Flow
+from deploy.simulation import DEPARTMENTS, ConversationTool, Flow
+from deploy.simulator import intake_topic_of
 from services.experiments import domain as experiments
 from services.ideas import domain as ideas
 from shared.events import (
@@ -198,3 +199,39 @@ def test_the_same_seed_and_clock_give_the_same_stream():
         return [(e.type, e.department, e.time, e.data) for e in events]
     assert shape(simulate(("dwp", "hmrc"), 7, 500, 30)) == shape(simulate(("dwp", "hmrc"), 7, 500, 30))
     assert shape(simulate(("dwp", "hmrc"), 7, 500, 30)) != shape(simulate(("dwp", "hmrc"), 8, 500, 30))
+
+
+def tool_stream(department: str, seed: int, count: int, minutes: int) -> list[Event]:
+    return list(itertools.islice(ConversationTool(departments=(department,), seed=seed, clock=ticking(minutes)), count))
+
+
+@settings(max_examples=40, deadline=None)
+@given(department=st.sampled_from(DEPARTMENTS), seed=st.integers(0, 2**32 - 1), count=st.integers(1, 1500),
+       minutes=st.sampled_from((0, 1, 60, 1440)))
+def test_a_team_conversation_tool_emits_onto_its_intake_a_stream_the_ideas_domain_accepts(department, seed, count, minutes):
+    events = tool_stream(department, seed, count, minutes)
+    assert refusals(events) == []
+    recorded = set()
+    for event in events:
+        assert event.department == department
+        assert event.source == f"/departments/{department}/systems/team-conversations"
+        assert intake_topic_of(event) == f"innovation.{department}.inbound.ideas.v1"
+        assert isinstance(event.data, (ConversationRecorded, IdeaSubmitted, IdeaEndorsed))
+        if isinstance(event.data, ConversationRecorded):
+            recorded.add(event.data.conversation_id)
+        elif isinstance(event.data, IdeaSubmitted):  # raised in a conversation the tool recorded before
+            assert event.data.conversation_id in recorded
+
+
+def test_the_team_conversation_tool_raises_ideas_in_conversations_and_endorses_a_few_of_them():
+    events = tool_stream("dwp", seed=5, count=3000, minutes=10)
+    assert refusals(events) == []
+    types = Counter(type(e.data) for e in events)
+    assert set(types) == {ConversationRecorded, IdeaSubmitted, IdeaEndorsed}
+    raised = Counter(e.data.conversation_id for e in events if isinstance(e.data, IdeaSubmitted))
+    conversations = [e.data for e in events if isinstance(e.data, ConversationRecorded)]
+    # each conversation's ideas follow it, as many as it raised (the last one's may be cut off by the count)
+    assert all(raised[c.conversation_id] == c.ideas_raised for c in conversations[:-1])
+    # a few endorsements per idea, not thousands of one
+    assert types[IdeaSubmitted] / 2 < types[IdeaEndorsed] < types[IdeaSubmitted] * 5
+    assert all(e.data.conversation_id is None for e in simulate(("dwp",), 5, 3000, 10) if isinstance(e.data, IdeaSubmitted))
