@@ -24,7 +24,8 @@ from shared.http import ApiError
 Role = Literal["contributor", "reviewer", "admin", "viewer"]
 ROLES: tuple[Role, ...] = ("contributor", "reviewer", "admin", "viewer")
 _KEY = re.compile(r"^ink_([0-9a-f]{12})_[A-Za-z0-9_-]{20,100}$")
-_PERSON_REF = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,199}$")
+PERSON_REF_PATTERN = r"^[\x21-\x7e][\x20-\x7e]{0,199}$"  # X-Person-Ref: the caller's own reference for a person
+_PERSON_REF = re.compile(PERSON_REF_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def require(*roles: Role):
     return dependency
 
 
-def department_member(*roles: Role, hidden_as: Callable[[], ApiError] | None = None):
+def department_member(*roles: Role, hidden_as: Callable[[], Exception] | None = None):
     """A dependency allowing a key of this service's department holding one of `roles` (any role
     when none; admin always). Another department's key gets `hidden_as()` where given (a 404:
     the records do not exist for it), else 403: it can change nothing here."""

@@ -54,7 +54,7 @@ class AlreadyAdopted(Conflict):
                          field="origin_outcome_id", rule="adopted once")
 
 
-Command = Callable[[Experiment, date], None]
+Change = Callable[[Experiment, date], None]  # a domain method applied to the loaded experiment, given today
 
 
 @dataclass
@@ -114,13 +114,13 @@ class Experiments:
 
     # -- commands from people ------------------------------------------------------------------
 
-    async def act(self, experiment_id: uuid.UUID, command: Command, *, causation: str) -> Experiment:
-        """Runs one command on one experiment: its row is locked, so its events commit in order."""
+    async def act(self, experiment_id: uuid.UUID, change: Change, *, causation: str) -> Experiment:
+        """Applies one change to one experiment: its row is locked, so its events commit in order."""
         async with self.pool.acquire() as conn, conn.transaction():
             experiment = await repository.get(conn, experiment_id, for_update=True)
             if experiment is None:
                 raise UnknownExperiment(experiment_id)
-            command(experiment, self.clock.today())
+            change(experiment, self.clock.today())
             await self._save(conn, experiment, causation=causation)
         return experiment
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 
 from services.experiments import repository
 from services.experiments.domain import Experiment, Measure, Measurement, Outcome
-from services.experiments.handlers import Command, Experiments, UnknownExperiment
+from services.experiments.handlers import Change, Experiments, UnknownExperiment
 from services.experiments.schemas import (
     Abandon,
     AdoptionOut,
@@ -93,8 +93,8 @@ async def get_experiment(experiment_id: uuid.UUID, request: Request, caller: Rea
 # -- commands -------------------------------------------------------------------------------------
 
 
-async def _act(request: Request, handlers: Experiments, experiment_id: uuid.UUID, command: Command) -> ExperimentOut:
-    experiment = await handlers.act(experiment_id, command, causation=request.state.correlation_id)
+async def _act(request: Request, handlers: Experiments, experiment_id: uuid.UUID, change: Change) -> ExperimentOut:
+    experiment = await handlers.act(experiment_id, change, causation=request.state.correlation_id)
     return experiment_out(experiment)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +49,7 @@ class Notifications:
     pool: asyncpg.Pool
     department: str
     pseudonym_secret: str
+    allowed_networks: tuple[Network, ...] = ()  # the operator's webhook allow-list (private addresses it admits)
 
     # -- from the topics -------------------------------------------------------------------
 
@@ -96,10 +96,9 @@ class Notifications:
 
     # -- webhooks --------------------------------------------------------------------------
 
-    async def add_webhook(self, webhook: Webhook, allowed: Iterable[Network]) -> asyncpg.Record:
-        """Registers `webhook` unless its destination is refused (addresses.RefusedDestination), with
-        the operator's allow-list `allowed`."""
-        await egress.vet_at_registration(webhook.url, allowed, REGISTRATION_RESOLVE_SECONDS)
+    async def add_webhook(self, webhook: Webhook) -> asyncpg.Record:
+        """Registers `webhook` unless its destination is refused (addresses.RefusedDestination)."""
+        await egress.vet_at_registration(webhook.url, self.allowed_networks, REGISTRATION_RESOLVE_SECONDS)
         async with self.pool.acquire() as conn:
             return await repository.add_webhook(conn, webhook)
 

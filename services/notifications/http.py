@@ -28,13 +28,12 @@ from services.notifications.schemas import (
     WebhookList,
     WebhookOut,
 )
-from shared.auth import Caller, acting_person, department_member
+from shared.auth import PERSON_REF_PATTERN, Caller, acting_person, department_member
 from shared.paging import Cursor, Limit, page, position_of
 from shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 
-PERSON_REF_PATTERN = r"^[\x21-\x7e][\x20-\x7e]{0,199}$"  # as X-Person-Ref (shared.auth)
 
 
 def handlers(request: Request) -> Notifications:
@@ -120,7 +119,7 @@ async def delete_subscription(request: Request, person_ref: PersonRef, caller: S
 async def add_webhook(request: Request, response: Response, body: RegisterWebhook, _: Admin,
                       handlers: Handlers) -> WebhookOut:
     webhook = domain.new_webhook(body.url, body.secret, body.event_types, body.description)
-    row = await handlers.add_webhook(webhook, runtime_of(request).settings.allowed_networks)
+    row = await handlers.add_webhook(webhook)
     response.headers["Location"] = f"/v1/webhooks/{row['webhook_id']}"
     return WebhookOut.model_validate(dict(row))
 

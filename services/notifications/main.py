@@ -17,7 +17,7 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
 
     def handlers(runtime: Runtime) -> Notifications:
         return Notifications(pool=runtime.pool, department=settings.department,
-                             pseudonym_secret=settings.pseudonym_secret)
+                             pseudonym_secret=settings.pseudonym_secret, allowed_networks=settings.allowed_networks)
 
     spec = ServiceSpec(
         name="notifications",
