@@ -258,7 +258,7 @@ class Experiment:
         self.events.append(ExperimentOverdue(experiment_id=self.experiment_id, ended_on=self.ends_on))
         return True
 
-    def pop_events(self) -> list[EventData]:
+    def take_events(self) -> list[EventData]:
         events, self.events = self.events, []
         return events
 

@@ -164,7 +164,7 @@ class Experiments:
         await repository.update(conn, experiment)
         await enqueue(conn, [
             self._event(data, correlation=experiment.correlation_id, causation=causation)
-            for data in experiment.pop_events()
+            for data in experiment.take_events()
         ])
 
     def _event(self, data: EventData, *, correlation: str, causation: str | None) -> Event[Any]:

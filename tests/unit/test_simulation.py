@@ -132,11 +132,11 @@ class Replay:
                     learnings=tuple(outcome.learnings), recommendation=outcome.recommendation,
                     cash_savings_gbp_per_year=b.cash_savings_gbp_per_year, hours_saved_per_year=b.hours_saved_per_year,
                     people_affected=b.people_affected), today)
-                recorded = x.pop_events()
+                recorded = x.take_events()
                 assert recorded[0] == data, "the domain records another completion"
                 self.expected_outcomes[(d, data.experiment_id)] = recorded[1]
                 return
-        assert x.pop_events() == [data], "the domain records another event"
+        assert x.take_events() == [data], "the domain records another event"
 
     def outcome_after(self, n: int, d: str, experiment_id) -> OutcomeRecorded | None:
         """A completion carries its outcome (the domain records both at once): the stream's next outcome of it."""

@@ -51,7 +51,7 @@ def planned(**kw) -> Experiment:
 def running() -> Experiment:
     e = planned()
     e.start(date(2025, 3, 10))
-    e.pop_events()
+    e.take_events()
     return e
 
 
@@ -77,7 +77,7 @@ def test_the_whole_lifecycle_records_its_events_in_order():
     e.reschedule(date(2025, 4, 10), "holidays")
     result = outcome(result="succeeded", learnings=("a", "b"), cash_savings_gbp_per_year=1200.0)
     e.complete(result, date(2025, 4, 10))
-    kinds = [type(x) for x in e.pop_events()]
+    kinds = [type(x) for x in e.take_events()]
     assert kinds == [ExperimentPlanned, ExperimentStarted, MeasurementRecorded, ExperimentRescheduled,
                      ExperimentCompleted, OutcomeRecorded]
     assert e.status == "completed" and e.outcome == result and e.ends_on == date(2025, 4, 10)
@@ -86,7 +86,7 @@ def test_the_whole_lifecycle_records_its_events_in_order():
 def test_the_outcome_event_carries_the_idea_and_the_benefits():
     e = running()
     e.complete(outcome(people_affected=300, hours_saved_per_year=12.5), date(2025, 4, 1))
-    recorded = e.pop_events()[-1]
+    recorded = e.take_events()[-1]
     assert isinstance(recorded, OutcomeRecorded)
     assert (recorded.idea_id, recorded.experiment_id) == (IDEA, e.experiment_id)
     assert recorded.benefits.people_affected == 300 and recorded.benefits.hours_saved_per_year == 12.5
@@ -120,7 +120,7 @@ def test_a_running_experiment_cannot_be_planned_or_started_again():
 def test_a_finished_experiment_refuses_everything(finish):
     e = running()
     finish(e)
-    e.pop_events()
+    e.take_events()
     for action in (lambda: e.abandon("again"), lambda: e.reschedule(date(2025, 6, 1), "r"),
                    lambda: e.complete(outcome(), date(2025, 4, 2)), lambda: e.start(date(2025, 4, 2)),
                    lambda: e.record_measurement(Measurement(date(2025, 4, 1), 1), date(2025, 4, 2))):
@@ -213,7 +213,7 @@ def test_overdue_is_recorded_once_after_the_end_date_with_no_outcome():
     assert not e.mark_overdue(e.ends_on)  # the end date itself is still inside the time box
     assert e.mark_overdue(e.ends_on + timedelta(days=1))
     assert not e.mark_overdue(e.ends_on + timedelta(days=30))
-    events = e.pop_events()
+    events = e.take_events()
     assert len(events) == 1 and isinstance(events[0], ExperimentOverdue) and events[0].ended_on == e.ends_on
     e.complete(outcome(), date(2025, 5, 1))  # an overdue experiment can still finish with an outcome
     assert e.status == "completed"

@@ -69,7 +69,7 @@ def test_any_command_sequence_keeps_the_lifecycle_promises(sequence):
             assert (e.status, e.ends_on, len(e.measurements)) == before, "a refused command changes nothing"
         if e.status != before[0]:
             assert (before[0], e.status) in ALLOWED
-        published += e.pop_events()
+        published += e.take_events()
         assert e.ends_on > e.starts_on
     overdue = [x for x in published if isinstance(x, ExperimentOverdue)]
     assert len(overdue) <= 1
