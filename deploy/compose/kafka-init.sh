@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up of Kafka for the innovation network, run as the admin:
-#   - every department's topics (innovation.<dept>.<stream>.v1) and the dead-letter topics
-#     (innovation.dlq.<consuming service>), retention unlimited;
+#   - every department's canonical streams (innovation.<dept>.<stream>.v1), their intake topics
+#     (innovation.<dept>.inbound.<stream>.v1) and the dead-letter topics (innovation.dlq.<consuming
+#     service>), retention unlimited;
 #   - a SCRAM-SHA-512 user per department service (<dept>-ideas, <dept>-experiments,
-#     <dept>-notifications) and one for the central reporting service (reporting);
-#   - the ACLs that keep departments apart (see deploy/README.md, "Who may do what on Kafka").
+#     <dept>-notifications), one per department for its own systems (<dept>-systems) and one for
+#     the central reporting service (reporting);
+#   - the ACLs that keep departments apart and give every canonical stream exactly one writer, its
+#     owning service; a department's systems write only its intake (deploy/README.md, "Who may do
+#     what on Kafka").
 # Adding a department: run it again with the department in INNOVATION_DEPARTMENTS (and its
 # principals' passwords in the environment); what exists already is left as it is.
 #
 # Env: KAFKA_BOOTSTRAP (kafka:9092), KAFKA_ADMIN_USER (admin), KAFKA_ADMIN_PASSWORD (required),
 #      INNOVATION_DEPARTMENTS ("dwp hmrc"), KAFKA_PARTITIONS (6), KAFKA_REPLICATION (1),
 #      KAFKA_PASSWORD_<PRINCIPAL> per principal, upper case with - as _:
-#      KAFKA_PASSWORD_DWP_IDEAS, ..., KAFKA_PASSWORD_REPORTING. KAFKA_BIN (/opt/kafka/bin).
+#      KAFKA_PASSWORD_DWP_IDEAS, ..., KAFKA_PASSWORD_DWP_SYSTEMS, KAFKA_PASSWORD_REPORTING.
+#      KAFKA_BIN (/opt/kafka/bin).
 set -euo pipefail
 
 BIN=${KAFKA_BIN:-/opt/kafka/bin}
@@ -23,8 +28,9 @@ PARTITIONS=${KAFKA_PARTITIONS:-6}
 REPLICATION=${KAFKA_REPLICATION:-1}
 STREAMS="ideas experiments outcomes"
 DEPARTMENT_SERVICES="ideas experiments notifications"
-CONSUMING_SERVICES="experiments notifications reporting"  # each dead-letters to innovation.dlq.<service>
-OUTCOME_READERS="experiments notifications"                # read every department's outcomes
+CONSUMING_SERVICES="ideas experiments notifications reporting"  # each dead-letters to innovation.dlq.<service>
+# The one writer of each canonical stream (its intake is read by the same service).
+declare -A OWNER=([ideas]=ideas [experiments]=experiments [outcomes]=experiments)
 REPORTING_USER=reporting
 REPORTING_GROUP=${REPORTING_GROUP_ID:-reporting}
 
@@ -44,7 +50,7 @@ password_of() {  # password_of <principal>: from KAFKA_PASSWORD_<PRINCIPAL>
 
 # Every password is checked before the cluster is touched: no half-done set-up.
 for dept in $DEPARTMENTS; do
-  for service in $DEPARTMENT_SERVICES; do password_of "$dept-$service" >/dev/null; done
+  for service in $DEPARTMENT_SERVICES systems; do password_of "$dept-$service" >/dev/null; done
 done
 password_of "$REPORTING_USER" >/dev/null
 
@@ -70,17 +76,22 @@ scram_user() {  # scram_user <principal>
     --add-config "SCRAM-SHA-512=[iterations=8192,password=$(password_of "$1")]"
 }
 
-# allow <principal> <literal|prefixed> <topic|group> <name> <operation>...
-allow() {
-  local principal=$1 pattern=$2 kind=$3 name=$4; shift 4
+# allow|deny <principal> <literal|prefixed> <topic|group> <name> <operation>...
+acl() {
+  local verdict=$1 principal=$2 pattern=$3 kind=$4 name=$5; shift 5
   local operations=()
   for op in "$@"; do operations+=(--operation "$op"); done
-  kafka_acls --add --allow-principal "User:$principal" --resource-pattern-type "$pattern" "--$kind" "$name" "${operations[@]}"
+  kafka_acls --add "--$verdict-principal" "User:$principal" --resource-pattern-type "$pattern" "--$kind" "$name" "${operations[@]}"
 }
+allow() { acl allow "$@"; }
+deny() { acl deny "$@"; }
 
 echo "kafka-init: topics"
 for dept in $DEPARTMENTS; do
-  for stream in $STREAMS; do create_topic "innovation.$dept.$stream.v1"; done
+  for stream in $STREAMS; do
+    create_topic "innovation.$dept.$stream.v1"
+    create_topic "innovation.$dept.inbound.$stream.v1"
+  done
 done
 for service in $CONSUMING_SERVICES; do create_topic "innovation.dlq.$service"; done
 
@@ -89,27 +100,38 @@ for dept in $DEPARTMENTS; do
   for service in $DEPARTMENT_SERVICES; do
     principal="$dept-$service"
     scram_user "$principal"
-    # Its own department's streams, nothing else of any department.
-    allow "$principal" prefixed topic "innovation.$dept." Read Write Describe
-    # Its own consumer groups: <service>.<dept> and <service>.<dept>.<anything>.
+    # Its own consumer groups: <service>.<dept> and <service>.<dept>.<anything>; its dead letters.
     allow "$principal" literal group "$service.$dept" Read
     allow "$principal" prefixed group "$service.$dept." Read
-    if [[ " $CONSUMING_SERVICES " == *" $service "* ]]; then
-      allow "$principal" literal topic "innovation.dlq.$service" Write
-    fi
-    if [[ " $OUTCOME_READERS " == *" $service "* ]]; then
-      for other in $DEPARTMENTS; do
-        [ "$other" = "$dept" ] || allow "$principal" literal topic "innovation.$other.outcomes.v1" Read Describe
-      done
-    fi
+    allow "$principal" literal topic "innovation.dlq.$service" Write
   done
+  # Each canonical stream has one writer, the service that owns it; that service alone reads the
+  # stream's intake, where the department's other systems emit.
+  for stream in $STREAMS; do
+    owner="$dept-${OWNER[$stream]}"
+    allow "$owner" literal topic "innovation.$dept.$stream.v1" Write Describe
+    allow "$owner" literal topic "innovation.$dept.inbound.$stream.v1" Read Describe
+  done
+  # experiments opens experiments from ideas; notifications reads all three streams.
+  allow "$dept-experiments" literal topic "innovation.$dept.ideas.v1" Read Describe
+  for stream in $STREAMS; do allow "$dept-notifications" literal topic "innovation.$dept.$stream.v1" Read Describe; done
+  # Both read every department's outcomes (the catalogue of adoptable outcomes; adoptions of theirs).
+  for other in $DEPARTMENTS; do
+    allow "$dept-experiments" literal topic "innovation.$other.outcomes.v1" Read Describe
+    [ "$other" = "$dept" ] || allow "$dept-notifications" literal topic "innovation.$other.outcomes.v1" Read Describe
+  done
+  # The department's own systems: write its intake, nothing else.
+  scram_user "$dept-systems"
+  allow "$dept-systems" prefixed topic "innovation.$dept.inbound." Write Describe
 done
 
 # Reporting reads every department's streams (a new department needs no change here) and
-# writes nothing but its own dead letters; it may not read the dead-letter topics.
+# writes nothing but its own dead letters; it may not read the dead-letter topics nor any
+# department's intake (unvetted events). A deny wins over the prefixed allow.
 scram_user "$REPORTING_USER"
 allow "$REPORTING_USER" prefixed topic "innovation." Read Describe
-kafka_acls --add --deny-principal "User:$REPORTING_USER" --resource-pattern-type prefixed --topic "innovation.dlq." --operation Read
+deny "$REPORTING_USER" prefixed topic "innovation.dlq." Read
+for dept in $DEPARTMENTS; do deny "$REPORTING_USER" prefixed topic "innovation.$dept.inbound." Read Describe; done
 allow "$REPORTING_USER" literal topic "innovation.dlq.reporting" Write
 allow "$REPORTING_USER" literal group "$REPORTING_GROUP" Read
 

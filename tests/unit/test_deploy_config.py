@@ -15,7 +15,7 @@ from services.experiments.config import ExperimentsSettings
 from services.ideas.config import IdeasSettings
 from services.notifications.config import NotificationsSettings
 from services.reporting.config import ReportingSettings
-from shared.events.topics import STREAMS, dlq_topic, topic_name
+from shared.events.topics import STREAMS, dlq_topic, intake_topic, topic_name
 from shared.settings import DEVELOPMENT_MODE, PublishedSecretError, is_published
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +38,10 @@ OLD_DEMO_VALUES = {
        for d in DEPARTMENTS for s in ("ideas", "experiments", "notifications")},
     **{f"PSEUDONYM_SECRET_{d.upper()}": f"demo-pseudonym-secret-{d}" for d in DEPARTMENTS},
 }
+# Passwords added since: never published.
+SYSTEMS_PASSWORDS = {f"KAFKA_PASSWORD_{d.upper()}_SYSTEMS" for d in DEPARTMENTS}
+SERVICES = ("ideas", "experiments", "notifications")
+OWNER = {"ideas": "ideas", "experiments": "experiments", "outcomes": "experiments"}  # each stream's one writer
 INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
 REQUIRED = re.compile(r"([A-Z][A-Z0-9_]*):\?(.*)")
 
@@ -102,10 +106,29 @@ def acls(calls, principal: str) -> list[tuple[str, str, str, str, frozenset[str]
     return found
 
 
+def may(calls, principal: str, operation: str, topic: str) -> bool:
+    """Kafka's decision for one topic: a matching deny wins; Read, Write, Delete or Alter imply Describe."""
+    matching = [(verdict, ops) for verdict, pattern, kind, name, ops in acls(calls, principal) if kind == "topic"
+                and (topic == name if pattern == "literal" else topic.startswith(name))]
+    if any(verdict == "deny" and operation in ops for verdict, ops in matching):
+        return False
+    implied = {operation} | ({"Read", "Write", "Delete", "Alter"} if operation == "Describe" else set())
+    return any(verdict == "allow" and ops & implied for verdict, ops in matching)
+
+
+def created_topics(calls) -> set[str]:
+    return {option(c, "--topic") for c in calls if c[0] == "kafka-topics.sh" and "--create" in c}
+
+
+def principals(calls) -> set[str]:
+    return {option(c, "--entity-name") for c in calls if c[0] == "kafka-configs.sh"}
+
+
 def test_the_init_creates_exactly_the_contract_topics(init_calls):
-    created = {option(c, "--topic") for c in init_calls if c[0] == "kafka-topics.sh" and "--create" in c}
+    created = created_topics(init_calls)
     expected = {topic_name(d, s) for d in DEPARTMENTS for s in STREAMS}
-    expected |= {dlq_topic(s) for s in ("experiments", "notifications", "reporting")}
+    expected |= {intake_topic(d, s) for d in DEPARTMENTS for s in STREAMS}
+    expected |= {dlq_topic(s) for s in ("ideas", "experiments", "notifications", "reporting")}
     assert created == expected
     for call in init_calls:
         if "--create" in call:
@@ -114,29 +137,72 @@ def test_the_init_creates_exactly_the_contract_topics(init_calls):
 
 def test_every_principal_gets_a_scram_sha_512_user(init_calls):
     users = {option(c, "--entity-name"): option(c, "--add-config") for c in init_calls if c[0] == "kafka-configs.sh"}
-    assert set(users) == {f"{d}-{s}" for d in DEPARTMENTS for s in ("ideas", "experiments", "notifications")} | {"reporting"}
+    assert set(users) == {f"{d}-{s}" for d in DEPARTMENTS for s in (*SERVICES, "systems")} | {"reporting"}
     assert all(config.startswith("SCRAM-SHA-512=[") for config in users.values())
 
 
+def test_every_canonical_stream_has_exactly_one_writer_and_every_intake_the_department_systems(init_calls):
+    everyone = principals(init_calls)
+    for department in DEPARTMENTS:
+        for stream in STREAMS:
+            canonical, intake = topic_name(department, stream), intake_topic(department, stream)
+            assert {p for p in everyone if may(init_calls, p, "Write", canonical)} == {f"{department}-{OWNER[stream]}"}
+            assert {p for p in everyone if may(init_calls, p, "Write", intake)} == {f"{department}-systems"}
+            # Only the owning service reads the intake: unvetted events reach nobody else, reporting included.
+            assert {p for p in everyone if may(init_calls, p, "Read", intake)} == {f"{department}-{OWNER[stream]}"}
+            assert not may(init_calls, "reporting", "Describe", intake)
+            assert may(init_calls, "reporting", "Read", canonical)
+
+
 @pytest.mark.parametrize("department", DEPARTMENTS)
-@pytest.mark.parametrize("service", ["ideas", "experiments", "notifications"])
+def test_a_department_systems_principal_writes_only_its_intake(init_calls, department):
+    principal = f"{department}-systems"
+    assert acls(init_calls, principal) == [("allow", "prefixed", "topic", f"innovation.{department}.inbound.",
+                                            frozenset({"Write", "Describe"}))]
+    universe = created_topics(init_calls) | {intake_topic("newdept", "ideas")}
+    assert {t for t in universe if may(init_calls, principal, "Write", t)} == {
+        intake_topic(department, s) for s in STREAMS}
+    assert not [t for t in universe if may(init_calls, principal, "Read", t)]
+
+
+@pytest.mark.parametrize("department", DEPARTMENTS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_department_service_writes_only_the_streams_it_owns_and_reads_only_what_it_consumes(
+        init_calls, department, service):
+    d, others = department, [o for o in DEPARTMENTS if o != department]
+    universe = created_topics(init_calls) | {topic_name("newdept", s) for s in STREAMS}
+    principal = f"{d}-{service}"
+    writes = {t for t in universe if may(init_calls, principal, "Write", t)}
+    reads = {t for t in universe if may(init_calls, principal, "Read", t)}
+    assert writes == {topic_name(d, s) for s in STREAMS if OWNER[s] == service} | {dlq_topic(service)}
+    expected_reads = {
+        "ideas": {intake_topic(d, "ideas")},
+        "experiments": {topic_name(d, "ideas"), intake_topic(d, "experiments"), intake_topic(d, "outcomes"),
+                        *(topic_name(o, "outcomes") for o in DEPARTMENTS)},
+        "notifications": {*(topic_name(d, s) for s in STREAMS), *(topic_name(o, "outcomes") for o in others)},
+    }[service]
+    assert reads == expected_reads
+
+
+@pytest.mark.parametrize("department", DEPARTMENTS)
+@pytest.mark.parametrize("service", SERVICES)
 def test_a_department_principal_writes_only_its_own_prefix(init_calls, department, service):
     granted = acls(init_calls, f"{department}-{service}")
     others = [d for d in DEPARTMENTS if d != department]
-    prefixed_topics = [(name, ops) for verdict, pattern, kind, name, ops in granted if kind == "topic" and pattern == "prefixed"]
-    assert prefixed_topics == [(f"innovation.{department}.", frozenset({"Read", "Write", "Describe"}))]
+    assert not [name for verdict, pattern, kind, name, ops in granted if kind == "topic" and pattern == "prefixed"]
     for verdict, pattern, kind, name, ops in granted:
         assert verdict == "allow"
         if kind == "topic" and "Write" in ops:
             assert name.startswith(f"innovation.{department}.") or name == dlq_topic(service)
-        if kind == "topic" and pattern == "literal" and name != dlq_topic(service):
+        if kind == "topic" and not name.startswith(f"innovation.{department}.") and name != dlq_topic(service):
             # only other departments' outcomes, only to read, and only for the services that need them
             assert service in ("experiments", "notifications")
             assert name in {topic_name(o, "outcomes") for o in others} and ops == {"Read", "Describe"}
         if kind == "group":
             assert name in (f"{service}.{department}", f"{service}.{department}.") and ops == {"Read"}
     if service != "ideas":
-        reads = {name for verdict, pattern, kind, name, ops in granted if kind == "topic" and pattern == "literal" and "Read" in ops}
+        reads = {name for verdict, pattern, kind, name, ops in granted if kind == "topic" and "Read" in ops
+                 and not name.startswith(f"innovation.{department}.")}
         assert reads == {topic_name(o, "outcomes") for o in others}
 
 
@@ -146,6 +212,8 @@ def test_reporting_only_reads_departmental_topics(init_calls):
     assert writes == [dlq_topic("reporting")]  # its own dead letters: the consumer rule needs them
     assert ("allow", "prefixed", "topic", "innovation.", frozenset({"Read", "Describe"})) in granted
     assert ("deny", "prefixed", "topic", "innovation.dlq.", frozenset({"Read"})) in granted
+    for department in DEPARTMENTS:  # nor any department's intake: the centre never sees unvetted events
+        assert ("deny", "prefixed", "topic", f"innovation.{department}.inbound.", frozenset({"Read", "Describe"})) in granted
     assert ("allow", "literal", "group", ReportingSettings().group_id, frozenset({"Read"})) in granted
 
 
@@ -255,7 +323,7 @@ def test_compose_without_a_dot_env_stops_at_every_secret():
     secrets = [(name, key, value) for name, service in COMPOSE["services"].items()
                for key, value in (service.get("environment") or {}).items()
                if re.search("PASSWORD|SECRET|DATABASE_URL", key)]
-    assert len(secrets) == 2 + 8 + 6 * 3 + 2  # kafka and postgres, init, departments: three each, reporting: two
+    assert len(secrets) == 2 + 10 + 6 * 3 + 2  # kafka and postgres, init, departments: three each, reporting: two
     for name, key, value in secrets:
         with pytest.raises(MissingVariable, match=r"is not set - copy \.env\.example"):
             resolve(value, {})
@@ -265,7 +333,7 @@ def test_compose_without_a_dot_env_stops_at_every_secret():
 def test_the_example_lists_every_variable_compose_reads_and_holds_no_secret():
     example = env_file(ENV_EXAMPLE)
     needed = {REQUIRED.fullmatch(expression).group(1) for expression in INTERPOLATION.findall(COMPOSE_TEXT)}
-    assert set(example) == needed == set(OLD_DEMO_VALUES)
+    assert set(example) == needed == set(OLD_DEMO_VALUES) | SYSTEMS_PASSWORDS
     assert all(value == "" for value in example.values())  # copied unchanged, compose still stops
 
 
@@ -291,3 +359,12 @@ def test_the_old_demo_values_in_a_dot_env_are_refused_by_every_service(monkeypat
         assert all(setting in str(refused.value) for setting in named)
         monkeypatch.setenv(DEVELOPMENT_MODE, "1")
         assert settings_of(name)().development_mode
+
+
+def test_the_init_refuses_a_missing_systems_password_before_touching_the_cluster():
+    services = {f"KAFKA_PASSWORD_DWP_{s.upper()}": f"password-of-{s}" for s in SERVICES}
+    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": "/nonexistent", "KAFKA_ADMIN_PASSWORD": "admin-password-1",
+           "INNOVATION_DEPARTMENTS": "dwp", "KAFKA_PASSWORD_REPORTING": "reporting-password", **services}
+    result = subprocess.run(["bash", str(INIT_SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "KAFKA_PASSWORD_DWP_SYSTEMS is not set" in result.stderr
+    assert "/nonexistent" not in result.stderr  # no Kafka tool was run
