@@ -10,3 +10,4 @@ class IdeasSettings(DepartmentSettings):
 
     database_url: str | None = database_url_field("ideas")
     http_port: int = Field(default=8001, ge=1, le=65535)
+    consumer_max_records: int = Field(default=200, ge=1, le=10_000)  # intake events per batch

@@ -175,7 +175,7 @@ class Conversation:
     participants: int
     held_on: date
     ideas_raised: int
-    recorded_by: str
+    recorded_by: str | None  # None when a departmental system reported it (the event names no recorder)
 
     def recorded(self) -> ConversationRecorded:
         return ConversationRecorded(conversation_id=self.conversation_id, team=self.team,

@@ -2,7 +2,8 @@
 
 The events go to the shared outbox in the same transaction as the state change, so they
 are published if and only if the change committed; the row lock keeps one idea's events
-in commit order.
+in commit order. Commands come from the HTTP API (`Acting`: new events) and from the
+department's intake topic (`apply_intake`: the departmental system's own event, kept as it is).
 """
 
 from __future__ import annotations
@@ -14,11 +15,24 @@ from uuid import UUID
 import asyncpg
 
 from services.ideas import repository
-from services.ideas.domain import Conversation, Idea
-from shared.events import EventData, IdeaSubmitted, new_event
+from services.ideas.domain import Backing, Conversation, Idea
+from shared.events import (
+    ConversationRecorded,
+    Event,
+    EventData,
+    IdeaBacked,
+    IdeaDeclined,
+    IdeaEndorsed,
+    IdeaMerged,
+    IdeaReviewed,
+    IdeaShortlisted,
+    IdeaSubmitted,
+    IdeaWithdrawn,
+    new_event,
+)
 from shared.logging import get_logger
 from shared.outbox import enqueue
-from shared.refusals import Conflict, NotFound
+from shared.refusals import Conflict, Forbidden, Invalid, NotFound
 
 SERVICE = "ideas"
 log = get_logger(__name__)
@@ -44,6 +58,17 @@ class Acting:
     causation_id: str
 
 
+class IdeaExists(Conflict):
+    def __init__(self, idea_id: UUID) -> None:
+        super().__init__("idea already submitted", field="idea_id", rule="unique", idea_id=str(idea_id))
+
+
+class OtherDepartment(Forbidden):
+    def __init__(self, department: str, ours: str) -> None:
+        super().__init__(f"an event of department {department!r} on the intake of {ours!r}", field="department",
+                         rule="this service's department", department=department)
+
+
 class IdeasHandlers:
     def __init__(self, pool: asyncpg.Pool, department: str) -> None:
         self._pool = pool
@@ -55,37 +80,104 @@ class IdeasHandlers:
 
     async def submit(self, acting: Acting, submission: IdeaSubmitted) -> asyncpg.Record:
         idea = Idea.submit(submission)
+        events = self._events(acting, idea.take_events())
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await repository.insert_idea(conn, idea)
-            await self._publish(conn, acting, idea.take_events())
+            row = await _insert_idea(conn, idea, source=events[0].source)
+            await enqueue(conn, events)
         log.info("idea submitted", idea_id=str(idea.idea_id))
         return row
 
     async def change(self, acting: Acting, idea_id: UUID, command: Callable[[Idea], None]) -> asyncpg.Record:
         """Applies `command` (a domain method call) to the locked idea and saves what it caused."""
         async with self._pool.acquire() as conn, conn.transaction():
-            idea = await repository.idea_for_update(conn, idea_id)
-            if idea is None:
-                raise UnknownIdea(idea_id)
-            command(idea)
-            events = idea.take_events()
-            row = await repository.save_idea(conn, idea, events)
-            await self._publish(conn, acting, events)
+            row, events = await _change(conn, idea_id, command)
+            await enqueue(conn, self._events(acting, events))
         log.info("idea changed", idea_id=str(idea_id), status=row["status"], events=[e.event_name for e in events])
         return row
 
     async def record_conversation(self, acting: Acting, conversation: Conversation) -> None:
+        recorded = self._events(acting, [conversation.recorded()])
         async with self._pool.acquire() as conn, conn.transaction():
-            try:
-                await repository.insert_conversation(conn, conversation)
-            except asyncpg.UniqueViolationError:
-                raise ConversationExists(conversation.conversation_id) from None
-            await self._publish(conn, acting, [conversation.recorded()])
+            await _insert_conversation(conn, conversation, source=recorded[0].source)
+            await enqueue(conn, recorded)
         log.info("conversation recorded", conversation_id=str(conversation.conversation_id))
 
-    async def _publish(self, conn: asyncpg.Connection, acting: Acting, events: list[EventData]) -> None:
-        await enqueue(conn, [
+    async def apply_intake(self, conn: asyncpg.Connection, event: Event) -> None:
+        """Applies an event a departmental system emitted onto the intake, in the consumer's transaction, with
+        the rules of the HTTP API; the domain's refusal is raised (the consumer dead-letters the event). Accepted,
+        the event itself (its id, source, correlation, cause, time and data) goes to the outbox, for the
+        canonical stream, with the change: this service stays the stream's one writer."""
+        if event.department != self._department:  # decode checks the topic's department; this, the service's
+            raise OtherDepartment(event.department, self._department)
+        data = event.data
+        match data:
+            case IdeaSubmitted():
+                await _insert_idea(conn, Idea.submit(data), source=event.source)
+            case ConversationRecorded():
+                conversation = Conversation(
+                    conversation_id=data.conversation_id, team=data.team, participants=data.participants,
+                    held_on=data.held_on, ideas_raised=data.ideas_raised, recorded_by=None)
+                await _insert_conversation(conn, conversation, source=event.source)
+            case _:
+                await _change(conn, data.idea_id, _command_of(data, self._department))
+        await enqueue(conn, [event])
+        log.info("intake event applied", event_type=event.type, source=event.source, subject=event.subject)
+
+    def _events(self, acting: Acting, events: list[EventData]) -> list[Event]:
+        return [
             new_event(data, department=self._department, service=SERVICE,
                       correlationid=acting.correlation_id, causationid=acting.causation_id)
             for data in events
-        ])
+        ]
+
+
+def _command_of(data: EventData, department: str) -> Callable[[Idea], None]:
+    """The domain command that records `data` on an idea: the HTTP API's, with the person the event names.
+    A withdrawal is the submitter's own (no system withdraws on someone's behalf)."""
+    match data:
+        case IdeaEndorsed():
+            return lambda idea: idea.endorse(data.endorsed_by)
+        case IdeaReviewed():
+            return lambda idea: idea.review(data.reviewer, data.scores, data.comment)
+        case IdeaShortlisted():
+            return lambda idea: idea.shortlist(data.by, data.note)
+        case IdeaBacked():
+            backing = Backing(sponsor=data.sponsor, budget_gbp=data.budget_gbp, staff_days=data.staff_days,
+                              timebox_weeks=data.timebox_weeks, note=data.note)
+            return lambda idea: idea.back(backing)
+        case IdeaDeclined():
+            return lambda idea: idea.decline(data.by, data.reason, data.note)
+        case IdeaWithdrawn():
+            return lambda idea: idea.withdraw(data.by)
+        case IdeaMerged():
+            return lambda idea: idea.merge(data.by, data.into_department, data.into_idea_id, department=department)
+    raise Invalid(f"{data.event_type} is not accepted on the ideas intake", field="type",
+                  rule="an event of the ideas stream")
+
+
+async def _insert_idea(conn: asyncpg.Connection, idea: Idea, *, source: str) -> asyncpg.Record:
+    try:
+        async with conn.transaction():  # a savepoint: the refusal leaves the caller's transaction usable
+            return await repository.insert_idea(conn, idea, source=source)
+    except asyncpg.UniqueViolationError:
+        raise IdeaExists(idea.idea_id) from None
+
+
+async def _insert_conversation(conn: asyncpg.Connection, conversation: Conversation, *, source: str) -> None:
+    try:
+        async with conn.transaction():
+            await repository.insert_conversation(conn, conversation, source=source)
+    except asyncpg.UniqueViolationError:
+        raise ConversationExists(conversation.conversation_id) from None
+
+
+async def _change(conn: asyncpg.Connection, idea_id: UUID,
+                  command: Callable[[Idea], None]) -> tuple[asyncpg.Record, list[EventData]]:
+    """Loads the idea locked (so one idea's commands, from HTTP or the intake, commit one after the other),
+    applies `command` and saves what it caused."""
+    idea = await repository.idea_for_update(conn, idea_id)
+    if idea is None:
+        raise UnknownIdea(idea_id)
+    command(idea)
+    events = idea.take_events()
+    return await repository.save_idea(conn, idea, events), events

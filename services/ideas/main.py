@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.ideas import consumers
 from services.ideas.config import IdeasSettings
 from services.ideas.handlers import IdeasHandlers
 from services.ideas.http import router
@@ -16,6 +17,7 @@ SPEC = ServiceSpec(
     routers=(router,),
     relay=True,
     handlers=lambda runtime: IdeasHandlers(runtime.pool, runtime.settings.department),
+    consumers=consumers.declare,
     pool_size=20,
 )
 

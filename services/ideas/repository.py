@@ -13,7 +13,7 @@ from services.ideas.domain import Backing, Closure, Conversation, Idea, Status
 from shared.events import EventData, IdeaEndorsed, IdeaReviewed
 
 _IDEA_COLUMNS = """idea_id, position, status, title, problem, proposal, expected_benefits, themes, team, campaign,
-    conversation_id, submitted_by, endorsements, reviews, shortlisted_by, backing, closure, submitted_at, updated_at"""
+    conversation_id, submitted_by, endorsements, reviews, shortlisted_by, backing, closure, source, submitted_at, updated_at"""
 
 
 def _json(value: Any) -> str | None:
@@ -22,13 +22,14 @@ def _json(value: Any) -> str | None:
     return orjson.dumps({k: v for k, v in asdict(value).items() if v is not None}, default=str).decode()
 
 
-async def insert_idea(conn: asyncpg.Connection, idea: Idea) -> asyncpg.Record:
+async def insert_idea(conn: asyncpg.Connection, idea: Idea, *, source: str) -> asyncpg.Record:
+    """`source`: the source of the event that submitted it (the API's, or a departmental system's)."""
     return await conn.fetchrow(
         f"""INSERT INTO ideas (idea_id, status, title, problem, proposal, expected_benefits, themes, team,
-                               campaign, conversation_id, submitted_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {_IDEA_COLUMNS}""",
+                               campaign, conversation_id, submitted_by, source)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {_IDEA_COLUMNS}""",
         idea.idea_id, idea.status.value, idea.title, idea.problem, idea.proposal, idea.expected_benefits,
-        list(idea.themes), idea.team, idea.campaign, idea.conversation_id, idea.submitted_by,
+        list(idea.themes), idea.team, idea.campaign, idea.conversation_id, idea.submitted_by, source,
     )
 
 
@@ -104,12 +105,12 @@ async def list_ideas(
     )
 
 
-async def insert_conversation(conn: asyncpg.Connection, conversation: Conversation) -> None:
+async def insert_conversation(conn: asyncpg.Connection, conversation: Conversation, *, source: str) -> None:
     await conn.execute(
-        """INSERT INTO conversations (conversation_id, team, participants, held_on, ideas_raised, recorded_by)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
+        """INSERT INTO conversations (conversation_id, team, participants, held_on, ideas_raised, recorded_by, source)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
         conversation.conversation_id, conversation.team, conversation.participants, conversation.held_on,
-        conversation.ideas_raised, conversation.recorded_by,
+        conversation.ideas_raised, conversation.recorded_by, source,
     )
 
 

@@ -133,6 +133,9 @@ class IdeaOut(BaseModel):
     shortlisted_by: str | None
     backing: BackingOut | None
     closure: ClosureOut | None
+    source: str | None = Field(
+        description="the system that submitted it: the CloudEvents source of its idea.submitted (this API's own, "
+                    "or a departmental system's through the intake topic); null for ideas from before it was kept")
     submitted_at: datetime
     updated_at: datetime
 

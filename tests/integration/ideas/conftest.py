@@ -10,7 +10,7 @@ import pytest
 
 from services.ideas.config import IdeasSettings
 from services.ideas.main import build
-from shared.events.topics import topic_name
+from shared.events.topics import intake_topic, topic_name
 from tests.support.kafka import create_topics
 from tests.support.ports import free_port
 from tests.support.services import RunningService, serving
@@ -34,9 +34,14 @@ def ideas_topic(department) -> str:
 
 
 @pytest.fixture
-async def ideas(kafka_bootstrap, new_database, department, ideas_topic) -> AsyncIterator[RunningService]:
+def intake(department) -> str:
+    return intake_topic(department, "ideas")
+
+
+@pytest.fixture
+async def ideas(kafka_bootstrap, new_database, department, ideas_topic, intake) -> AsyncIterator[RunningService]:
     dsn = await new_database("ideas")
-    await create_topics(kafka_bootstrap, ideas_topic)
+    await create_topics(kafka_bootstrap, ideas_topic, intake)
     async with running(settings_for(dsn, department, kafka_bootstrap)) as service:
         yield service
 
