@@ -15,8 +15,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.support.kafka import create_topics
+from shared.events import decode
+from shared.events.topics import intake_topic
+from tests.support.kafka import create_topics, read_to_end
 from tests.support.ports import free_block, listening
+from tests.support.waiting import at_least, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,8 +77,15 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
             page = await client.get(f"http://127.0.0.1:{base}/")
             assert f"the events of up{tag}sim come from a simulator" in page.text
         assert f"simulated (demo data from a simulator, no services): up{tag}sim" in first.stderr + first.stdout
+        intake = intake_topic(departments[0], "ideas")
+        assert f"team-conversation tool (simulated) emits onto {intake}" in first.stderr + first.stdout
         pids = {p.stem: int(p.read_text()) for p in pid_dir.glob("*.pid")}
-        assert {"reporting", "smtp-sink", "simulator", f"ideas-{departments[1]}"} <= set(pids)
+        assert {"reporting", "smtp-sink", "simulator", f"ideas-{departments[1]}",
+                f"intake-simulator-{departments[0]}"} <= set(pids)
+        # The first demo department's team-conversation tool emits onto its intake, as a departmental system.
+        records = await eventually(lambda: at_least(read_to_end(kafka_bootstrap, intake), 3), what="intake events")
+        assert {decode(r.value, r.headers, topic=intake).source for r in records} == {
+            f"/departments/{departments[0]}/systems/team-conversations"}
 
         second = _run("up.sh", env)
         assert second.returncode == 0, second.stderr[-2000:]
