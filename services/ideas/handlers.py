@@ -39,8 +39,11 @@ log = get_logger(__name__)
 
 
 class UnknownIdea(NotFound):
-    def __init__(self, idea_id: UUID) -> None:
-        super().__init__("idea not found", field="idea_id", rule="an idea of this department", idea_id=str(idea_id))
+    """No such idea here; without an id, what a key of another department is told about any."""
+
+    def __init__(self, idea_id: UUID | None = None) -> None:
+        super().__init__("idea not found", field="idea_id", rule="an idea of this department",
+                         **({"idea_id": str(idea_id)} if idea_id else {}))
 
 
 class ConversationExists(Conflict):

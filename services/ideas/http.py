@@ -35,7 +35,6 @@ from services.ideas.schemas import (
 from shared.auth import Caller, acting_person, department_member
 from shared.events import IdeaSubmitted, Scores
 from shared.events.fields import SLUG_PATTERN
-from shared.http import ApiError
 from shared.paging import Cursor, Limit, page, position_of
 from shared.runtime import runtime_of
 
@@ -44,13 +43,8 @@ router = APIRouter(prefix="/v1", tags=["ideas"])
 READERS = ("contributor", "reviewer", "viewer")  # and admin, always
 
 
-def _not_found(idea_id: UUID | None = None) -> ApiError:
-    return ApiError(404, "idea not found", [{"field": "idea_id", "rule": "an idea of this department"}],
-                    **({"idea_id": str(idea_id)} if idea_id else {}))
-
-
 def member(*roles: str, on_idea: bool = True):
-    return department_member(*roles, hidden_as=_not_found if on_idea else None)
+    return department_member(*roles, hidden_as=UnknownIdea if on_idea else None)
 
 
 def handlers(request: Request) -> IdeasHandlers:
