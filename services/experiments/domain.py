@@ -220,8 +220,7 @@ class Experiment:
         self.events.append(ExperimentRescheduled(experiment_id=self.experiment_id, ends_on=ends_on, reason=reason))
 
     def complete(self, outcome: Outcome, today: date) -> None:
-        self._require(("running",), "complete")
-        outcome.check()
+        self.check_completion(outcome, on=today)
         self.status, self.completed_on, self.outcome = "completed", today, outcome
         self.events.append(ExperimentCompleted(experiment_id=self.experiment_id, completed_on=today))
         self.events.append(OutcomeRecorded(
@@ -234,6 +233,17 @@ class Experiment:
             ),
             recommendation=outcome.recommendation,
         ))
+
+    def check_completion(self, outcome: Outcome | None = None, *, on: date | None = None) -> None:
+        """What `complete` requires, also of a completion known in part (a project tool's experiment.completed
+        and outcome.recorded arrive apart): the experiment running, the outcome valid, the day not before it
+        started."""
+        self._require(("running",), "complete")
+        assert self.started_on is not None
+        if on is not None and on < self.started_on:
+            raise InvalidInput("completed_on", f"not before the experiment started ({self.started_on})")
+        if outcome is not None:
+            outcome.check()
 
     def abandon(self, reason: str) -> None:
         self._require(OPEN, "abandon")

@@ -1,6 +1,8 @@
 """Use cases: load, call the domain, save and enqueue the events in one transaction.
 
-The HTTP routes, the consumers and the time-box task all come through here.
+The HTTP routes, the consumers and the time-box task all come through here. The HTTP API and the
+time box make new events; the department's intake (`apply_intake`) brings a project tool's own
+events, applied with the same domain rules and published as they are.
 """
 
 from __future__ import annotations
@@ -14,12 +16,25 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.experiments import repository
-from services.experiments.domain import Experiment, adopt
+from services.experiments.domain import Experiment, InvalidInput, Measure, Measurement, Outcome, adopt
 from shared.consumer import Rejected
-from shared.events import Event, EventData, IdeaBacked, IdeaWithdrawn, OutcomeRecorded, new_event
+from shared.events import (
+    Event,
+    EventData,
+    ExperimentAbandoned,
+    ExperimentCompleted,
+    ExperimentPlanned,
+    ExperimentRescheduled,
+    ExperimentStarted,
+    IdeaBacked,
+    IdeaWithdrawn,
+    MeasurementRecorded,
+    OutcomeRecorded,
+    new_event,
+)
 from shared.logging import get_logger
 from shared.outbox import enqueue
-from shared.refusals import Conflict, NotFound
+from shared.refusals import Conflict, Forbidden, Invalid, NotFound
 
 SERVICE = "experiments"
 log = get_logger(__name__)
@@ -52,6 +67,27 @@ class AlreadyAdopted(Conflict):
     def __init__(self, origin_department: str, origin_outcome_id: uuid.UUID) -> None:
         super().__init__(f"this department already adopted outcome {origin_outcome_id} of {origin_department}",
                          field="origin_outcome_id", rule="adopted once")
+
+
+class OtherDepartment(Forbidden):
+    def __init__(self, department: str, ours: str) -> None:
+        super().__init__(f"an event of department {department!r} on the intake of {ours!r}", field="department",
+                         rule="this service's department", department=department)
+
+
+class HalfAlreadyHeld(Conflict):
+    def __init__(self, held: Event[Any]) -> None:
+        super().__init__(f"the experiment already holds {held.type} {held.id} from the intake, waiting for its "
+                         "partner", field="type", rule="one experiment.completed and one outcome.recorded",
+                         held_event_id=str(held.id))
+
+
+class NotAsRecorded(Invalid):
+    """The event says something else than what the domain records for the same command."""
+
+    def __init__(self, event_type: str, fields: list[str]) -> None:
+        super().__init__(f"{event_type} does not match what the experiment records ({', '.join(fields)})",
+                         field=fields[0] if fields else "data", rule="as the domain records it")
 
 
 Change = Callable[[Experiment, date], None]  # a domain method applied to the loaded experiment, given today
@@ -112,14 +148,74 @@ class Experiments:
             event_id=event.id, correlation_id=event.correlationid, recorded_at=event.time,
         ))
 
+    # -- from the department's project tools (its intake topics) --------------------------------
+
+    async def apply_intake(self, conn: asyncpg.Connection, event: Event[Any]) -> None:
+        """Applies a project tool's event on the locked experiment with the HTTP API's rules, in the consumer's
+        transaction; a refusal is raised (the consumer dead-letters the event). Accepted, the event itself (id,
+        source, correlation, cause, time, data) goes to the outbox with the change: this service stays the one
+        writer of the canonical streams."""
+        if event.department != self.department:  # decode checks the topic's department; this, the service's
+            raise OtherDepartment(event.department, self.department)
+        data = event.data
+        if not isinstance(data, _INTAKE_EVENTS):
+            raise Invalid(f"{data.event_type} is not accepted on the experiments intake", field="type",
+                          rule=_ACCEPTED)
+        experiment = await self._locked(conn, data.experiment_id)
+        if isinstance(data, (ExperimentCompleted, OutcomeRecorded)):
+            await self._complete_from_intake(conn, experiment, event)
+            return
+        _command_of(data)(experiment, self.clock.today())
+        _as_recorded(experiment.take_events(), [event])
+        await repository.update(conn, experiment)
+        await enqueue(conn, [event])
+        log.info("intake event applied", event_type=event.type, source=event.source, subject=event.subject)
+
+    async def _complete_from_intake(self, conn: asyncpg.Connection, experiment: Experiment,
+                                    event: Event[Any]) -> None:
+        """A tool completes an experiment with experiment.completed and outcome.recorded, on two topics, so in
+        either order. The first is checked against the domain's rules and held; the second completes the
+        experiment with both (the domain's `complete`), and the pair is enqueued together: the canonical
+        streams carry each original once, only when the experiment is completed."""
+        held = await repository.held_half(conn, experiment.experiment_id)
+        if held is not None and type(held.data) is type(event.data):
+            raise HalfAlreadyHeld(held)
+        if held is None:
+            if isinstance(event.data, OutcomeRecorded):
+                experiment.check_completion(_outcome_of(event.data))
+                if event.data.idea_id != experiment.idea_id:
+                    raise NotAsRecorded(event.type, ["idea_id"])
+            else:
+                experiment.check_completion(on=_not_after(event.data.completed_on, self.clock.today(),
+                                                          "completed_on"))
+            await repository.hold_half(conn, event)
+            log.info("intake completion half held", event_type=event.type, source=event.source,
+                     subject=event.subject)
+            return
+        completed, recorded = (held, event) if isinstance(event.data, OutcomeRecorded) else (event, held)
+        experiment.complete(_outcome_of(recorded.data),
+                            _not_after(completed.data.completed_on, self.clock.today(), "completed_on"))
+        _as_recorded(experiment.take_events(), [completed, recorded])
+        await repository.update(conn, experiment)
+        await repository.drop_half(conn, experiment.experiment_id)
+        await enqueue(conn, [completed, recorded])
+        log.info("intake completion applied", experiment_id=str(experiment.experiment_id),
+                 events=[str(completed.id), str(recorded.id)])
+
+    async def _locked(self, conn: asyncpg.Connection, experiment_id: uuid.UUID) -> Experiment:
+        """The experiment, its row locked until the transaction ends: one experiment's commands, from HTTP or
+        the intake, commit one after the other."""
+        experiment = await repository.get(conn, experiment_id, for_update=True)
+        if experiment is None:
+            raise UnknownExperiment(experiment_id)
+        return experiment
+
     # -- commands from people ------------------------------------------------------------------
 
     async def act(self, experiment_id: uuid.UUID, change: Change, *, causation: str) -> Experiment:
         """Applies one change to one experiment: its row is locked, so its events commit in order."""
         async with self.pool.acquire() as conn, conn.transaction():
-            experiment = await repository.get(conn, experiment_id, for_update=True)
-            if experiment is None:
-                raise UnknownExperiment(experiment_id)
+            experiment = await self._locked(conn, experiment_id)
             change(experiment, self.clock.today())
             await self._save(conn, experiment, causation=causation)
         return experiment
@@ -170,3 +266,52 @@ class Experiments:
     def _event(self, data: EventData, *, correlation: str, causation: str | None) -> Event[Any]:
         return new_event(data, department=self.department, service=SERVICE, correlationid=correlation,
                          causationid=causation)
+
+
+_INTAKE_EVENTS = (ExperimentPlanned, ExperimentStarted, MeasurementRecorded, ExperimentRescheduled, ExperimentCompleted,
+                  ExperimentAbandoned, OutcomeRecorded)
+_ACCEPTED = ("experiment.planned, started, measurement_recorded, rescheduled, completed or abandoned, or "
+             "outcome.recorded (experiment.overdue is this service's time box; adoptions come through its API)")
+
+
+def _command_of(data: EventData) -> Change:
+    """The domain command that records `data`: the HTTP API's, with the values and days the tool gives."""
+    match data:
+        case ExperimentPlanned():
+            measure = Measure(**data.measure.model_dump())
+            return lambda e, today: e.plan(
+                hypothesis=data.hypothesis, measure=measure, starts_on=data.starts_on, ends_on=data.ends_on,
+                squad_size=data.squad_size, budget_gbp=data.budget_gbp, staff_days=data.staff_days)
+        case ExperimentStarted():
+            return lambda e, today: e.start(_not_after(data.started_on, today, "started_on"))
+        case MeasurementRecorded():
+            measurement = Measurement(data.measured_on, data.value, data.note)
+            return lambda e, today: e.record_measurement(measurement, today)
+        case ExperimentRescheduled():
+            return lambda e, today: e.reschedule(data.ends_on, data.reason)
+        case ExperimentAbandoned():
+            return lambda e, today: e.abandon(data.reason)
+    raise AssertionError(f"no command for {data.event_type}")  # apply_intake accepts only _INTAKE_EVENTS
+
+
+def _outcome_of(data: OutcomeRecorded) -> Outcome:
+    return Outcome(outcome_id=data.outcome_id, result=data.result, summary=data.summary, learnings=data.learnings,
+                   recommendation=data.recommendation, **data.benefits.model_dump())
+
+
+def _not_after(day: date, today: date, field: str) -> date:
+    """A day a tool says something happened on: the API's commands take today; a tool's, no later."""
+    if day > today:
+        raise InvalidInput(field, "not in the future")
+    return day
+
+
+def _as_recorded(recorded: list[EventData], events: list[Event[Any]]) -> None:
+    """The tool's events are published as they are, so they must be what the domain recorded for them: the
+    canonical stream, replayed through the domain, then gives the service's state."""
+    if [type(data) for data in recorded] != [type(event.data) for event in events]:
+        raise NotAsRecorded(events[0].type, ["type"])
+    for data, event in zip(recorded, events):
+        if data != event.data:
+            mine, theirs = data.model_dump(), event.data.model_dump()
+            raise NotAsRecorded(event.type, sorted(k for k in mine if mine[k] != theirs.get(k)))

@@ -12,6 +12,8 @@ import asyncpg
 import orjson
 
 from services.experiments.domain import Experiment, Measure, Measurement, Outcome
+from shared.events import Event, decode, encode_structured
+from shared.events.binding import STRUCTURED_JSON
 
 _COLUMNS = """experiment_id, idea_id, status, budget_gbp, staff_days, timebox_weeks, correlation_id,
     starts_on, ends_on, hypothesis, measure, squad_size, started_on, completed_on, abandon_reason,
@@ -133,6 +135,27 @@ async def insert_adoption(
         adoption_id, origin_department, origin_outcome_id, adopted_by, note,
     )
     return status.endswith(" 1")
+
+
+# -- a project tool's completion, half arrived ----------------------------------------------------
+
+
+async def held_half(conn: asyncpg.Connection, experiment_id: uuid.UUID) -> Event[Any] | None:
+    """The half of a project tool's completion pair that waits for the other (the caller holds the
+    experiment's row lock)."""
+    value = await conn.fetchval("SELECT event FROM intake_completion_halves WHERE experiment_id = $1", experiment_id)
+    return decode(value, [("content-type", STRUCTURED_JSON.encode())]) if value is not None else None
+
+
+async def hold_half(conn: asyncpg.Connection, event: Event[Any]) -> None:
+    await conn.execute(
+        "INSERT INTO intake_completion_halves (experiment_id, event_id, event) VALUES ($1, $2, $3)",
+        event.data.experiment_id, event.id, encode_structured(event).value,
+    )
+
+
+async def drop_half(conn: asyncpg.Connection, experiment_id: uuid.UUID) -> None:
+    await conn.execute("DELETE FROM intake_completion_halves WHERE experiment_id = $1", experiment_id)
 
 
 # -- mapping -----------------------------------------------------------------------------------

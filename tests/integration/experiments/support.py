@@ -8,7 +8,7 @@ from typing import Any
 
 from services.experiments.config import ExperimentsSettings
 from services.experiments.main import build
-from shared.events.topics import topic_name
+from shared.events.topics import intake_topic, topic_name
 from tests.support.kafka import create_topics
 from tests.support.services import RunningService, serving
 
@@ -30,7 +30,8 @@ async def running_experiments(
     (and its own); topics are created first, so the pattern subscription sees them at once."""
     departments = sorted({department, *outcomes_of})
     await create_topics(kafka_bootstrap, topic_name(department, "ideas"), topic_name(department, "experiments"),
-                        *(topic_name(d, "outcomes") for d in departments))
+                        *(topic_name(d, "outcomes") for d in departments),
+                        *(intake_topic(department, stream) for stream in ("experiments", "outcomes")))
     pattern = r"^innovation\.(" + "|".join(departments) + r")\.outcomes\.v1$"
     config = ExperimentsSettings(
         department=department, database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap,
