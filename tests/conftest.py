@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from tests.support import infra
+from tests.support.keycloak import Keycloak
 
 RUN_ID = uuid.uuid4().hex[:6]
 
@@ -39,6 +40,13 @@ def kafka_bootstrap():
 @pytest.fixture(scope="session")
 def postgres_url():
     yield from _own("postgres.sh", infra.given_postgres(), infra.TEST_POSTGRES)
+
+
+@pytest.fixture(scope="session")
+def keycloak():
+    """A real Keycloak (started on first use); `await keycloak.realm(dept)` makes a department's realm."""
+    for url in _own("keycloak.sh", infra.given_keycloak(), infra.TEST_KEYCLOAK):
+        yield Keycloak(url)
 
 
 @pytest.fixture

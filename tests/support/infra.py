@@ -1,9 +1,11 @@
-"""The real broker and database for the tests: their own, on their own ports and run directory,
-so a `make up` beside them (port 9092 and 5432, `.run/`) never sees the tests' departments.
+"""The real broker, database and identity provider (Keycloak) for the tests: their own, on their
+own ports and run directory, so a `make up` beside them (ports 9092, 5432 and 8080, `.run/`) never
+sees the tests' departments.
 
-`KAFKA_BOOTSTRAP_SERVERS` and `POSTGRES_URL` point the tests at an existing broker or server
-instead. Otherwise the project's own deploy scripts start (or reuse) the tests' ones, and what a
-test session started it stops at its end. When neither can be had the tests fail loudly: they
+`KAFKA_BOOTSTRAP_SERVERS`, `POSTGRES_URL` and `KEYCLOAK_URL` point the tests at an existing broker,
+server or Keycloak instead. Otherwise the project's own deploy scripts start (or reuse) the tests'
+ones, Keycloak only in sessions that use it (it takes about a minute to start), and what a test
+session started it stops at its end. When neither can be had the tests fail loudly: they
 never skip.
 """
 
@@ -16,9 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_INFRA_ENV = {
     "INNOVATION_RUN_DIR": os.environ.get("INNOVATION_TEST_RUN_DIR", str(ROOT / ".run" / "test")),
     "KAFKA_PORT": "19092", "KAFKA_CONTROLLER_PORT": "19093", "PG_PORT": "15432",
+    "KEYCLOAK_PORT": "18080", "KEYCLOAK_REALMS": "",  # the tests make their realms through the admin API
 }
 TEST_KAFKA = f"127.0.0.1:{TEST_INFRA_ENV['KAFKA_PORT']}"
 TEST_POSTGRES = f"postgresql://innovation:innovation@127.0.0.1:{TEST_INFRA_ENV['PG_PORT']}/postgres"
+TEST_KEYCLOAK = f"http://127.0.0.1:{TEST_INFRA_ENV['KEYCLOAK_PORT']}"
 
 
 class InfrastructureUnavailable(RuntimeError):
@@ -27,7 +31,7 @@ class InfrastructureUnavailable(RuntimeError):
 
 def _script(script: str, command: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **TEST_INFRA_ENV}
-    for given in ("KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_URL"):
+    for given in ("KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_URL", "KEYCLOAK_URL"):
         env.pop(given, None)
     return subprocess.run(["bash", str(ROOT / "deploy" / script), command], env=env, capture_output=True, text=True)
 
@@ -51,3 +55,7 @@ def given_kafka() -> str | None:
 
 def given_postgres() -> str | None:
     return os.environ.get("POSTGRES_URL")
+
+
+def given_keycloak() -> str | None:
+    return os.environ.get("KEYCLOAK_URL")

@@ -1,0 +1,99 @@
+"""The tests' identity provider: a realm per department made from the demo realms' template, whose
+access tokens carry what the departmental APIs read (issuer, subject, audience, department, roles,
+email). The tokens are decoded without verifying here; the APIs' tests verify them."""
+
+import base64
+import json
+
+import httpx
+import pytest
+
+from deploy.keycloak import realm as template
+
+pytestmark = pytest.mark.integration
+
+
+def claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+async def test_a_token_per_role_carries_issuer_subject_audience_department_roles_and_email(keycloak, department):
+    realm = await keycloak.realm(department)
+    assert realm.issuer == f"{keycloak.base_url}/realms/{department}"
+    assert realm.audience == "innovation-api"
+    assert set(realm.users) == {"contributor", "reviewer", "admin", "viewer", "contributor2"}
+    subjects = {}
+    for role in realm.users:
+        token = claims(await keycloak.token(department, role))
+        username = realm.users[role][0]
+        assert token["iss"] == realm.issuer
+        audience = token["aud"] if isinstance(token["aud"], list) else [token["aud"]]
+        assert "innovation-api" in audience
+        assert token["department"] == department
+        assert token["email"] == username
+        granted = set(token["realm_access"]["roles"]) & {"contributor", "reviewer", "admin", "viewer"}
+        assert granted == {"contributor" if role == "contributor2" else role}
+        subjects[role] = token["sub"]
+    assert len(set(subjects.values())) == len(subjects)  # a person each, contributor2 another contributor
+
+
+async def test_realm_is_idempotent_and_tokens_include_refresh_and_id_tokens(keycloak, department):
+    first = await keycloak.realm(department)
+    assert await keycloak.realm(department) == first
+    tokens = await keycloak.tokens(department, "reviewer")
+    assert {"access_token", "refresh_token", "id_token"} <= set(tokens)
+    assert claims(tokens["id_token"])["department"] == department
+
+
+async def test_a_wrong_password_is_refused(keycloak, department):
+    realm = await keycloak.realm(department)
+    username, password = realm.users["contributor"]
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(
+            f"{realm.issuer}/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "innovation-tests", "username": username, "password": password + "x"},
+        )
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_grant"
+
+
+async def test_the_discovery_document_names_the_realm_as_issuer_and_publishes_its_keys(keycloak, department):
+    realm = await keycloak.realm(department)
+    async with httpx.AsyncClient() as client:
+        discovery = (await client.get(f"{realm.issuer}/.well-known/openid-configuration")).json()
+        keys = (await client.get(discovery["jwks_uri"])).json()
+    assert discovery["issuer"] == realm.issuer
+    assert "S256" in discovery["code_challenge_methods_supported"]
+    assert any(key["alg"] == "RS256" for key in keys["keys"])
+
+
+async def test_a_realm_made_with_a_short_token_lifespan_issues_short_tokens(keycloak, department):
+    await keycloak.realm(department, access_token_lifespan=5)
+    token = claims(await keycloak.token(department))
+    assert token["exp"] - token["iat"] == 5
+
+
+async def test_the_portal_client_needs_pkce_and_its_secret(keycloak, department):
+    realm = await keycloak.realm(department)
+    async with httpx.AsyncClient() as client:
+        authorize = f"{realm.issuer}/protocol/openid-connect/auth"
+        params = {"client_id": realm.portal_client_id, "response_type": "code", "scope": "openid",
+                  "redirect_uri": "http://127.0.0.1:8004/auth/callback"}
+        without_pkce = await client.get(authorize, params=params)
+        with_pkce = await client.get(authorize, params=params | {"code_challenge": "x" * 43, "code_challenge_method": "S256"})
+        elsewhere = await client.get(authorize, params=params | {"code_challenge": "x" * 43, "code_challenge_method": "S256",
+                                                                  "redirect_uri": "http://evil.example/auth/callback"})
+        credentials = await client.post(
+            f"{realm.issuer}/protocol/openid-connect/token",
+            data={"grant_type": "client_credentials", "client_id": realm.portal_client_id, "client_secret": "wrong"},
+        )
+    assert without_pkce.status_code == 302 and "error=invalid_request" in without_pkce.headers["location"]
+    assert with_pkce.status_code == 200 and "kc-form-login" in with_pkce.text  # the provider's login page
+    assert elsewhere.status_code == 400
+    assert credentials.status_code == 401
+
+
+def test_the_committed_demo_realms_are_the_templates_output():
+    for department in ("dwp", "hmrc"):
+        committed = json.loads((template.REALMS_DIR / f"{department}.json").read_text())
+        assert committed == template.realm(department)
