@@ -200,7 +200,8 @@ async def main() -> None:
     await prepare_database(dsn, {"shared": SHARED_MIGRATIONS, "ideas": ROOT / "services" / "ideas" / "migrations"})
     key = new_key()
     conn = await asyncpg.connect(dsn)
-    await register_key(conn, key, department=department, role="contributor", label="benchmark")
+    await register_key(conn, key, department=department, role="contributor", label="benchmark",
+                       acts_for_people=True)
     await conn.close()
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     kafka_admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)

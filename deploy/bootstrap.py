@@ -69,7 +69,7 @@ async def register_keys(server: str, departments: list[str], keys: dict[str, dic
         try:
             for department, by_role in keys.items():
                 for role, key in by_role.items():
-                    await register_key(conn, key, department=department, role=role, label="demo")
+                    await register_key(conn, key, department=department, role=role, label="demo", acts_for_people=True)
         finally:
             await conn.close()
 

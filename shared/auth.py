@@ -1,7 +1,13 @@
-"""Bearer API keys bound to one department and one role, stored hashed; and the acting person.
+"""Bearer credentials and the acting person.
+
+A bearer credential is either an API key bound to one department and one role, or a person's access
+token from the department's OpenID provider (shared.tokens; settings OIDC_*).
 
 A key reads `ink_<key id>_<secret>`; the database keeps its SHA-256 (the secret is random,
 so a plain hash is enough). `python -m shared.auth` issues, registers, revokes and lists keys.
+Only a key issued to act for people (`--acts-for-people`: a departmental system that people use)
+may name the acting person with `X-Person-Ref`. With a token, the person is the token's subject and
+`X-Person-Ref` is not consulted; the role is the highest of ours that the token's roles map to.
 """
 
 import argparse
@@ -20,6 +26,7 @@ from shared.db import SHARED_MIGRATIONS, prepare_database
 from shared.events.pseudonym import pseudonymise
 from shared.events.topics import validate_department
 from shared.http import ApiError
+from shared.tokens import ProviderKeys, ProviderUnavailable, TokenRefused, TokenVerifier, looks_like_jwt
 
 Role = Literal["contributor", "reviewer", "admin", "viewer"]
 ROLES: tuple[Role, ...] = ("contributor", "reviewer", "admin", "viewer")
@@ -28,11 +35,16 @@ PERSON_REF_PATTERN = r"^[\x21-\x7e][\x20-\x7e]{0,199}$"  # X-Person-Ref: the cal
 _PERSON_REF = re.compile(PERSON_REF_PATTERN)
 
 
+TOKEN = "token"  # the key_id of a caller with an access token
+
+
 @dataclass(frozen=True)
 class Caller:
-    key_id: str
+    key_id: str  # TOKEN for a person's access token
     department: str
     role: Role
+    acts_for_people: bool = False  # a key that may name the acting person with X-Person-Ref
+    person: str | None = None  # with a token: the pseudonym of its subject
 
 
 def hash_key(key: str) -> bytes:
@@ -43,8 +55,10 @@ def new_key() -> str:
     return f"ink_{secrets.token_hex(6)}_{secrets.token_urlsafe(24)}"
 
 
-async def register_key(conn: asyncpg.Connection, key: str, *, department: str, role: Role, label: str | None = None) -> str:
-    """Stores the hash of `key` (idempotent for the same key); returns its key id."""
+async def register_key(conn: asyncpg.Connection, key: str, *, department: str, role: Role, label: str | None = None,
+                       acts_for_people: bool = False) -> str:
+    """Stores the hash of `key` (idempotent for the same key); returns its key id. Only a key that
+    `acts_for_people` may name a person with X-Person-Ref."""
     match = _KEY.match(key)
     if not match:
         raise ValueError("an API key reads ink_<12 hex>_<secret>")
@@ -52,9 +66,9 @@ async def register_key(conn: asyncpg.Connection, key: str, *, department: str, r
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     key_id = match[1]
     await conn.execute(
-        """INSERT INTO api_keys (key_id, department, role, key_hash, label) VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO api_keys (key_id, department, role, key_hash, label, acts_for_people) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (key_id) DO NOTHING""",
-        key_id, validate_department(department), role, hash_key(key), label,
+        key_id, validate_department(department), role, hash_key(key), label, acts_for_people,
     )
     return key_id
 
@@ -68,24 +82,68 @@ async def find_caller(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> Call
     if not _KEY.match(key):
         return None
     row = await conn.fetchrow(
-        "SELECT key_id, department, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", hash_key(key)
+        "SELECT key_id, department, role, acts_for_people FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        hash_key(key),
     )
-    return Caller(row["key_id"], row["department"], row["role"]) if row else None
+    return Caller(row["key_id"], row["department"], row["role"], row["acts_for_people"]) if row else None
 
 
-def _unauthorised(reason: str) -> ApiError:
-    return ApiError(401, reason, [{"field": "Authorization", "rule": "Bearer <API key>"}])
+_BEARER_RULE = "Bearer <API key> or Bearer <access token of this department's identity provider>"
+
+
+def _unauthorised(reason: str, *, invalid: bool = True) -> ApiError:
+    error = ApiError(401, reason, [{"field": "Authorization", "rule": _BEARER_RULE}])
+    error.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"' if invalid else "Bearer"}
+    return error
+
+
+def _token_verifier(request: Request) -> TokenVerifier | None:
+    """The app's verifier (one per app: it caches the provider's keys); None when no provider is configured."""
+    state = request.app.state
+    if not hasattr(state, "token_verifier"):
+        settings = request.app.state.runtime.settings
+        policy = settings.token_policy() if hasattr(settings, "token_policy") else None
+        state.token_verifier = policy and TokenVerifier(policy, ProviderKeys(policy.issuer))
+    return state.token_verifier
+
+
+async def _token_caller(request: Request, token: str) -> Caller:
+    verifier = _token_verifier(request)
+    if verifier is None:
+        raise _unauthorised("access tokens are not accepted here: no identity provider is configured (OIDC_ISSUER)")
+    try:
+        identity = await verifier.verify(token)
+    except TokenRefused as refused:
+        raise _unauthorised(str(refused)) from None
+    except ProviderUnavailable:
+        # An unverifiable token never gets in; a 503 (not a 401) tells the client the token may be good.
+        error = ApiError(503, "the identity provider cannot be reached to verify the token; try again shortly")
+        error.headers = {"Retry-After": "5"}
+        raise error from None
+    if identity.role is None:
+        raise ApiError(403, "the signed-in person holds no role in this department", [
+            {"field": "Authorization", "rule": f"the token's {verifier.policy.roles_claim} maps to a role (OIDC_ROLE_MAP)"}
+        ])
+    person = pseudonymise(request.app.state.runtime.settings.pseudonym_secret, identity.subject)
+    return Caller(TOKEN, verifier.policy.department, identity.role, person=person)
 
 
 async def authenticated(request: Request) -> Caller:
-    """The caller behind the request's bearer key, or 401."""
+    """The caller behind the request's bearer API key or access token, or 401 (kept for the request)."""
+    if (known := getattr(request.state, "caller", None)) is not None:
+        return known
     header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise _unauthorised("missing bearer API key")
-    caller = await find_caller(request.app.state.runtime.read_pool, key.strip())
-    if caller is None:
-        raise _unauthorised("unknown or revoked API key")
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise _unauthorised("missing bearer API key or access token", invalid=False)
+    if looks_like_jwt(credential):
+        caller = await _token_caller(request, credential)
+    else:
+        caller = await find_caller(request.app.state.runtime.read_pool, credential)
+        if caller is None:
+            raise _unauthorised("unknown or revoked API key")
+    request.state.caller = caller
     return caller
 
 
@@ -121,7 +179,16 @@ def department_member(*roles: Role, hidden_as: Callable[[], Exception] | None = 
 
 
 async def acting_person(request: Request) -> str:
-    """The pseudonym of the person named by `X-Person-Ref`; the raw reference goes no further."""
+    """The pseudonym of the acting person: a token's subject, else the person a key that acts for
+    people names with `X-Person-Ref` (the raw reference goes no further)."""
+    caller = await authenticated(request)
+    if caller.person is not None:
+        return caller.person
+    if not caller.acts_for_people:
+        raise ApiError(403, "this API key does not act for people, so it cannot name the person acting", [
+            {"field": "X-Person-Ref", "rule": "only a key issued to act for people (--acts-for-people) names a person; "
+                                              "a person signs in and calls with their own access token"}
+        ])
     ref = request.headers.get("x-person-ref", "")
     if not _PERSON_REF.match(ref):
         raise ApiError(400, "the person acting must be named", [
@@ -131,25 +198,38 @@ async def acting_person(request: Request) -> str:
     return pseudonymise(settings.pseudonym_secret, ref)
 
 
+async def named_person(request: Request) -> str | None:
+    """The acting person's pseudonym where the request names one (a token always does), else None."""
+    caller = await authenticated(request)
+    if caller.person is not None:
+        return caller.person
+    return await acting_person(request) if "x-person-ref" in request.headers else None
+
+
 async def _cli(args: argparse.Namespace) -> None:
     await prepare_database(args.dsn, {"shared": SHARED_MIGRATIONS})
     conn = await asyncpg.connect(args.dsn)
     try:
         if args.command == "issue":
             key = new_key()
-            await register_key(conn, key, department=args.department, role=args.role, label=args.label)
+            await register_key(conn, key, department=args.department, role=args.role, label=args.label,
+                               acts_for_people=args.acts_for_people)
             print(key)
         elif args.command == "register":
-            print(await register_key(conn, args.key, department=args.department, role=args.role, label=args.label))
+            print(await register_key(conn, args.key, department=args.department, role=args.role, label=args.label,
+                                     acts_for_people=args.acts_for_people))
         elif args.command == "revoke":
             key_id = args.key_id or (_KEY.match(args.key or "") or [None, None])[1]
             if not key_id or not await revoke_key(conn, key_id):
                 raise SystemExit(f"no active key {key_id!r}")
             print(f"revoked {key_id}")
         else:
-            for row in await conn.fetch("SELECT key_id, department, role, label, created_at, revoked_at FROM api_keys ORDER BY created_at"):
+            rows = await conn.fetch("SELECT key_id, department, role, label, created_at, revoked_at, acts_for_people "
+                                    "FROM api_keys ORDER BY created_at")
+            for row in rows:
                 state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
-                print(f"{row['key_id']}  {row['department']:<12} {row['role']:<12} {state:<18} {row['label'] or ''}")
+                people = "acts-for-people" if row["acts_for_people"] else "system"
+                print(f"{row['key_id']}  {row['department']:<12} {row['role']:<12} {people:<16} {state:<18} {row['label'] or ''}")
     finally:
         await conn.close()
 
@@ -161,6 +241,8 @@ def main() -> None:
     parser.add_argument("--department")
     parser.add_argument("--role", choices=ROLES)
     parser.add_argument("--label")
+    parser.add_argument("--acts-for-people", action="store_true",
+                        help="issue/register: the key may name the acting person with X-Person-Ref")
     parser.add_argument("--key", help="register: the key to store; revoke: the key to revoke")
     parser.add_argument("--key-id", help="revoke: the key id to revoke")
     args = parser.parse_args()

@@ -31,6 +31,8 @@ LATENCY = Histogram("http_request_seconds", "HTTP request latency", ["method", "
 class ApiError(Exception):
     """An error with a status and the contract's JSON body."""
 
+    headers: Mapping[str, str] | None = None  # response headers (WWW-Authenticate, Retry-After)
+
     def __init__(self, status: int, error: str, detail: list[dict[str, Any]] | None = None, /, **extra: Any) -> None:
         super().__init__(error)
         self.status, self.error, self.detail, self.extra = status, error, detail or [], extra
@@ -68,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.error, exc.detail, **exc.extra), status_code=exc.status)
+        return JSONResponse(error_body(exc.error, exc.detail, **exc.extra), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

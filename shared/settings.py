@@ -8,6 +8,10 @@ creates takes them from `kafka_client_options()` (aiokafka) or `kafka_security()
 Each service has its own database: `<SERVICE>_DATABASE_URL` (e.g. `IDEAS_DATABASE_URL`),
 else `DATABASE_URL`, else `<service>_<department>` on the local PostgreSQL server.
 
+A departmental service accepts its people's access tokens once `OIDC_ISSUER` names the department's
+OpenID provider (see docs/identity.md): `OIDC_AUDIENCE`, `OIDC_ROLES_CLAIM` and `OIDC_ROLE_MAP` say
+what a token must be for and how its roles or groups map to ours.
+
 The defaults (the local server's password, the pseudonym secret) and the demo values of this
 repository are published. Settings that hold one of them are refused unless
 `INNOVATION_DEVELOPMENT_MODE=1` says this is a development machine (`make up` and the tests set it).
@@ -24,6 +28,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.topics import validate_department
+from shared.tokens import TokenPolicy, parse_role_map
 
 def local_postgres() -> str:
     """The local server of `make up` (deploy/postgres.sh, on PG_PORT)."""
@@ -150,10 +155,37 @@ class DepartmentSettings(ServiceSettings):
         min_length=8,
     )
 
+    # The department's OpenID provider; unset: access tokens are refused (API keys only).
+    oidc_issuer: str | None = None
+    oidc_audience: str = "innovation-api"
+    oidc_roles_claim: str = "realm_access.roles"  # a dotted path into the token's claims
+    oidc_role_map: str = "contributor=contributor,reviewer=reviewer,admin=admin,viewer=viewer"
+
     @field_validator("department")
     @classmethod
     def _known_shape(cls, value: str) -> str:
         return validate_department(value)
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _role_map(cls, value: str) -> str:
+        parse_role_map(value)
+        return value
+
+    @model_validator(mode="after")
+    def _issuer_over_tls(self):
+        # The keys that sign tokens are fetched from the issuer: over plain HTTP anyone on the path could
+        # publish their own. Plain HTTP is for a development machine's local provider only.
+        if self.oidc_issuer and not self.development_mode and not self.oidc_issuer.startswith("https://"):
+            raise ValueError(f"OIDC_ISSUER must be an https URL (or set {DEVELOPMENT_MODE}=1 on a development machine)")
+        return self
+
+    def token_policy(self) -> TokenPolicy | None:
+        """What an access token must be to be accepted here; None when no provider is configured."""
+        if not self.oidc_issuer:
+            return None
+        return TokenPolicy(issuer=self.oidc_issuer, audience=self.oidc_audience, department=self.department,
+                           roles_claim=self.oidc_roles_claim, role_map=parse_role_map(self.oidc_role_map))
 
     def settings_with_published_secrets(self) -> list[str]:
         published = is_published(self.pseudonym_secret)

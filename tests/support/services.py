@@ -34,14 +34,14 @@ class RunningService:
 
 async def issue_keys(dsn: str, department: str) -> dict[str, str]:
     """A key per role of `department`, and a "stranger" (an admin of another department), stored
-    in the service's database (already migrated)."""
+    in the service's database (already migrated); each acts for people (may send X-Person-Ref)."""
     grants = [(role, department, role) for role in ROLES] + [("stranger", "elsewhere", "admin")]
     keys = {}
     conn = await asyncpg.connect(dsn)
     try:
         for name, of, role in grants:
             keys[name] = new_key()
-            await register_key(conn, keys[name], department=of, role=role, label=f"test {name}")
+            await register_key(conn, keys[name], department=of, role=role, label=f"test {name}", acts_for_people=True)
     finally:
         await conn.close()
     return keys
