@@ -28,7 +28,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.topics import validate_department
-from shared.tokens import TokenPolicy, parse_role_map
+from shared.tokens import LEEWAY_SECONDS, TokenPolicy, parse_role_map
 
 def local_postgres() -> str:
     """The local server of `make up` (deploy/postgres.sh, on PG_PORT)."""
@@ -160,6 +160,8 @@ class DepartmentSettings(ServiceSettings):
     oidc_audience: str = "innovation-api"
     oidc_roles_claim: str = "realm_access.roles"  # a dotted path into the token's claims
     oidc_role_map: str = "contributor=contributor,reviewer=reviewer,admin=admin,viewer=viewer"
+    # Clock skew allowed between the provider and us on a token's exp and nbf.
+    oidc_leeway_seconds: int = Field(default=LEEWAY_SECONDS, ge=0, le=300)
 
     @field_validator("department")
     @classmethod
@@ -185,7 +187,8 @@ class DepartmentSettings(ServiceSettings):
         if not self.oidc_issuer:
             return None
         return TokenPolicy(issuer=self.oidc_issuer, audience=self.oidc_audience, department=self.department,
-                           roles_claim=self.oidc_roles_claim, role_map=parse_role_map(self.oidc_role_map))
+                           roles_claim=self.oidc_roles_claim, role_map=parse_role_map(self.oidc_role_map),
+                           leeway=self.oidc_leeway_seconds)
 
     def settings_with_published_secrets(self) -> list[str]:
         published = is_published(self.pseudonym_secret)
