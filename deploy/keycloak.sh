@@ -80,10 +80,13 @@ start() {
   if ! pid_alive "$pid"; then
     make_home
     say "keycloak: starting Keycloak $KEYCLOAK_VERSION (development mode) at $URL; realms: ${KEYCLOAK_REALMS:-none}; log: $LOG"
-    (cd "$STATE" && JAVA_OPTS_KC_HEAP="-Xms64m -Xmx$KEYCLOAK_HEAP" setsid nohup "$HOME_DIR/bin/kc.sh" start-dev \
+    cd "$STATE"
+    # The pid is kc.sh's, leading its process group; it passes SIGTERM on to its java.
+    JAVA_OPTS_KC_HEAP="-Xms64m -Xmx$KEYCLOAK_HEAP" setsid nohup "$HOME_DIR/bin/kc.sh" start-dev \
       --http-host=127.0.0.1 --http-port="$KEYCLOAK_PORT" --hostname="$URL" --import-realm \
-      >>"$LOG" 2>&1 </dev/null & echo $! >"$PID_DIR/keycloak.pid")
-    pid=$(read_pid keycloak)
+      >>"$LOG" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$PID_DIR/keycloak.pid"
   fi
   for _ in $(seq 900); do  # three minutes: the first start on two busy cores takes more than one
     if ! pid_alive "$pid"; then
@@ -102,7 +105,13 @@ start() {
   say "keycloak: ready at $URL (admin console $URL/admin/, user $KC_BOOTSTRAP_ADMIN_USERNAME)"
 }
 
-stop() { stop_pid keycloak 30; say "keycloak: stopped"; }
+stop() {
+  local pid; pid=$(read_pid keycloak)
+  stop_pid keycloak 30
+  # kc.sh passes SIGTERM on to its java; had it been killed instead, its java goes with its process group.
+  if [ -n "$pid" ]; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
+  say "keycloak: stopped"
+}
 
 status() {
   local pid; pid=$(read_pid keycloak)
