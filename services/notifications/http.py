@@ -28,7 +28,7 @@ from services.notifications.schemas import (
     WebhookList,
     WebhookOut,
 )
-from shared.auth import PERSON_REF_PATTERN, Caller, acting_person, department_member
+from shared.auth import PERSON_REF_PATTERN, Caller, acting_person, department_member, named_person
 from shared.paging import Cursor, Limit, page, position_of
 from shared.runtime import runtime_of
 
@@ -63,7 +63,7 @@ async def _sees_contact(request: Request, caller: Caller, person: str) -> bool:
     """Whether the caller may read `person`'s email address and name: admins, and the person."""
     if caller.role == "admin":
         return True
-    return "x-person-ref" in request.headers and await acting_person(request) == person
+    return await named_person(request) == person
 
 
 _RESPONSES = {
