@@ -104,12 +104,18 @@ async def list_ideas(
     status: Status | None = None,
     theme: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=60)] = None,
     campaign: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=60)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$",
+                                   description="words found in the title, problem or proposal")] = None,
+    mine: Annotated[bool, Query(description="only the ideas the acting person submitted")] = False,
+    endorsed: Annotated[bool, Query(description="only the ideas the acting person endorsed")] = False,
     cursor: Cursor = None,
     limit: Limit = 20,
 ) -> IdeaPage:
+    person = await acting_person(request) if mine or endorsed else None
     rows = await repository.list_ideas(
         runtime_of(request).pool, status=status.value if status else None, theme=theme, campaign=campaign,
-        before=position_of(cursor), limit=limit + 1,
+        before=position_of(cursor), limit=limit + 1, submitted_by=person if mine else None,
+        endorsed_by=person if endorsed else None, words=q,
     )
     rows, next_cursor = page(rows, limit, lambda row: row["position"])
     return IdeaPage(items=[idea_out(r) for r in rows], next_cursor=next_cursor)

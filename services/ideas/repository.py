@@ -93,15 +93,21 @@ async def average_scores(conn: asyncpg.Connection | asyncpg.Pool, idea_id: UUID)
 
 async def list_ideas(
     conn: asyncpg.Connection | asyncpg.Pool, *, status: str | None, theme: str | None, campaign: str | None,
-    before: int | None, limit: int,
+    before: int | None, limit: int, submitted_by: str | None = None, endorsed_by: str | None = None,
+    words: str | None = None,
 ) -> list[asyncpg.Record]:
-    """Newest first; `before` is the position of the last idea of the previous page."""
+    """Newest first; `before` is the position of the last idea of the previous page. `words`: found,
+    case-insensitively, in the title, problem or proposal."""
     return await conn.fetch(
         f"""SELECT {_IDEA_COLUMNS} FROM ideas
             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR themes @> ARRAY[$2::text])
               AND ($3::text IS NULL OR campaign = $3) AND ($4::bigint IS NULL OR position < $4)
+              AND ($6::text IS NULL OR submitted_by = $6)
+              AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM endorsements e
+                                                WHERE e.idea_id = ideas.idea_id AND e.endorsed_by = $7))
+              AND ($8::text IS NULL OR strpos(lower(title || ' ' || problem || ' ' || proposal), lower($8)) > 0)
             ORDER BY position DESC LIMIT $5""",
-        status, theme, campaign, before, limit,
+        status, theme, campaign, before, limit, submitted_by, endorsed_by, words,
     )
 
 

@@ -261,3 +261,29 @@ async def test_metrics_expose_requests_outbox_backlog_and_publish_latency(ideas)
     assert "outbox_backlog " in text
     count = [line for line in text.splitlines() if line.startswith("outbox_commit_to_ack_seconds_count")]
     assert count and float(count[0].split()[-1]) >= 1
+
+
+async def test_listing_finds_words_and_the_acting_persons_own_and_endorsed_ideas(ideas):
+    alices = [await submit(ideas, "Shared desks booking", person="alice"),
+              await submit(ideas, "Fewer forms", person="alice", proposal="One FORM for claimants.")]
+    bobs = await submit(ideas, "Shared drive tidy", person="bob")
+    endorsed = await ideas.client.post(f"/v1/ideas/{bobs['idea_id']}/endorsements",
+                                       headers=ideas.headers("contributor", "alice"))
+    assert endorsed.status_code == 201, endorsed.text
+
+    async def listed(person: str | None, **params) -> list[str]:
+        response = await ideas.client.get("/v1/ideas", params=params, headers=ideas.headers("contributor", person))
+        assert response.status_code == 200, response.text
+        return [i["idea_id"] for i in response.json()["items"]]
+
+    assert await listed("alice", mine="true") == [i["idea_id"] for i in reversed(alices)]
+    assert await listed("bob", mine="true") == [bobs["idea_id"]]
+    assert await listed("alice", endorsed="true") == [bobs["idea_id"]]
+    assert await listed("bob", endorsed="true") == []
+    assert await listed(None, q="shared") == [bobs["idea_id"], alices[0]["idea_id"]]
+    assert await listed(None, q="one form") == [alices[1]["idea_id"]]  # in the proposal, any case
+    assert await listed(None, q="100%_") == []  # no pattern characters: words are words
+    nobody = await ideas.client.get("/v1/ideas", params={"mine": "true"}, headers=ideas.headers("contributor", None))
+    assert nobody.status_code == 400 and nobody.json()["detail"][0]["field"] == "X-Person-Ref"
+    control = await ideas.client.get("/v1/ideas", params={"q": "a\x00b"}, headers=ideas.headers("viewer", None))
+    assert control.status_code == 422 and control.json()["detail"][0]["field"] == "q"
