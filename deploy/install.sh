@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a bare machine: Python packages, Kafka's jars, PostgreSQL.
+# Installs what the project needs on a bare machine: Python packages, Kafka's jars, Keycloak, PostgreSQL.
 #   install.sh          for running the system
 #   install.sh --test   also what the tests need (kcat, Chromium, npm packages)
 # Each step is skipped when already done.
@@ -57,8 +57,10 @@ test_tools() {
 apt_install java openjdk-17-jre-headless
 apt_install mvn maven
 apt_install jq jq  # the start message's example reads the demo keys with it
+apt_install unzip unzip  # Keycloak's distribution is a zip
 python_env
 bash "$ROOT/deploy/kafka.sh" fetch
+bash "$ROOT/deploy/keycloak.sh" fetch
 bash "$ROOT/deploy/postgres.sh" install
 npm_deps services/reporting/frontend  # GOV.UK Frontend's styles for the dashboard
 [ "${1:-}" = "--test" ] && test_tools

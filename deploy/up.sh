@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the whole system on this machine, as the contract's local-run table lays it out:
-# Kafka, PostgreSQL, two demo departments' services, the central reporting service and the
-# departmental-system simulators. Idempotent: what already runs is left as it is.
+# Kafka, PostgreSQL, Keycloak (a realm per demo department), two demo departments' services, the
+# central reporting service and the departmental-system simulators. Idempotent: what already runs is left as it is.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEPARTMENTS=${INNOVATION_DEMO_DEPARTMENTS:-"dwp hmrc"}
@@ -9,6 +9,9 @@ PORT_BASE=${INNOVATION_PORT_BASE:-8000}  # reporting; the n-th department's serv
 export SMTP_SINK_SMTP_PORT=${SMTP_SINK_SMTP_PORT:-1025} SMTP_SINK_HTTP_PORT=${SMTP_SINK_HTTP_PORT:-8025}
 export NOTIFICATIONS_SMTP_PORT=$SMTP_SINK_SMTP_PORT
 export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}
+# The identity provider: a realm per demo department, its issuer given to the department's services.
+export KEYCLOAK_PORT=${KEYCLOAK_PORT:-8080} KEYCLOAK_REALMS=$DEPARTMENTS
+KEYCLOAK_URL=http://127.0.0.1:$KEYCLOAK_PORT
 # Departmental systems of three more departments emit events straight onto Kafka (deploy/simulator.py).
 SIMULATED=${INNOVATION_SIMULATED_DEPARTMENTS:-home-office,defra,natural-england}
 [ "${INNOVATION_SIMULATOR:-on}" = on ] || SIMULATED=
@@ -20,7 +23,7 @@ INTAKE=${DEPARTMENTS%% *}
 # A development machine: the services accept the local server's password and the demo secrets.
 export INNOVATION_DEVELOPMENT_MODE=1
 
-started_servers=()  # kafka, postgres: started by this run
+started_servers=()  # kafka, postgres, keycloak: started by this run
 launched=()  # the processes this run started
 # A start-up that fails part-way stops what this run started, and says so.
 undo_on_failure() {
@@ -34,12 +37,14 @@ undo_on_failure() {
 trap undo_on_failure EXIT
 
 bash "$ROOT/deploy/install.sh"
-for server in kafka postgres; do
+for server in kafka postgres keycloak; do
   bash "$ROOT/deploy/$server.sh" status >/dev/null 2>&1 || started_servers+=("$server")
   bash "$ROOT/deploy/$server.sh" start
 done
 (cd "$ROOT" && "$PYTHON" deploy/bootstrap.py --departments $DEPARTMENTS --keys "$RUN_DIR/demo-keys.json") \
   >"$LOG_DIR/bootstrap.log" 2>&1 || die "creating topics and demo keys failed; read $LOG_DIR/bootstrap.log"
+(cd "$ROOT" && "$PYTHON" -m deploy.keycloak.realm --users $DEPARTMENTS) >"$RUN_DIR/demo-users.json" \
+  || die "writing the demo accounts to $RUN_DIR/demo-users.json failed"
 
 # start_process <name> <port or -> <command...>: runs it detached, logs to .run/logs/<name>.log
 start_process() {
@@ -77,6 +82,7 @@ for dept in $DEPARTMENTS; do
   for service in ideas experiments notifications; do
     port=$((PORT_BASE + offset + PORTS[$service]))
     start_process "$service-$dept" "$port" env INNOVATION_DEPARTMENT="$dept" HTTP_PORT="$port" \
+      OIDC_ISSUER="$KEYCLOAK_URL/realms/$dept" OIDC_AUDIENCE=innovation-api \
       INNOVATION_PSEUDONYM_SECRET="${INNOVATION_PSEUDONYM_SECRET:-demo-secret-$dept}" "$PYTHON" -m "services.$service"
     started+=("$service-$dept:$port")
   done
@@ -110,6 +116,8 @@ first=${DEPARTMENTS%% *}
   API docs                        http://127.0.0.1:$((PORT_BASE + 1))/docs (each service: /docs, /openapi.json)
   emails (SMTP sink)              http://127.0.0.1:$SMTP_SINK_HTTP_PORT/  (SMTP on :$SMTP_SINK_SMTP_PORT)
   demo API keys                   $RUN_DIR/demo-keys.json
+  sign in (Keycloak)              $KEYCLOAK_URL/realms/$first/account/ with a demo account from $RUN_DIR/demo-users.json
+                                  (admin console $KEYCLOAK_URL/admin/, development only)
   logs                            $LOG_DIR/
   Kafka $KAFKA_BOOTSTRAP_SERVERS, PostgreSQL 127.0.0.1:${PG_PORT:-5432} (innovation/innovation)
 Try:  curl -H "Authorization: Bearer \$(jq -r .$first.contributor $RUN_DIR/demo-keys.json)" -H 'X-Person-Ref: me' \\

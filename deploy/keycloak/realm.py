@@ -2,7 +2,9 @@
 departments (committed under deploy/keycloak/realms/), the tests create realms from it through
 the admin REST API.
 
-    python -m deploy.keycloak.realm dwp hmrc     rewrites deploy/keycloak/realms/<dept>.json
+    python -m deploy.keycloak.realm dwp hmrc                rewrites deploy/keycloak/realms/<dept>.json
+    python -m deploy.keycloak.realm --out DIR dept...       writes DIR/<dept>.json
+    python -m deploy.keycloak.realm --users dwp hmrc        prints the demo accounts as JSON
 
 Everything here is for development only and published: the passwords, the portal's secret.
 """
@@ -89,6 +91,11 @@ def write(department: str, directory: Path = REALMS_DIR) -> Path:
 if __name__ == "__main__":
     out = REALMS_DIR
     args = sys.argv[1:]
+    if args[:1] == ["--users"]:
+        users = {dept: {key: {"username": name, "password": password} for key, (name, password) in demo_users(dept).items()}
+                 for dept in args[1:]}
+        print(json.dumps(users, indent=2))
+        sys.exit(0)
     if args[:1] == ["--out"]:
         out, args = Path(args[1]), args[2:]
     out.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
         **os.environ,
         "INNOVATION_RUN_DIR": str(tmp_path / "run"),
         "INNOVATION_PORT_BASE": str(base),
-        "SMTP_SINK_SMTP_PORT": str(base + 21), "SMTP_SINK_HTTP_PORT": str(base + 22),
+        "SMTP_SINK_SMTP_PORT": str(base + 21), "SMTP_SINK_HTTP_PORT": str(base + 22), "KEYCLOAK_PORT": str(base + 23),
         "INNOVATION_DEMO_DEPARTMENTS": " ".join(departments),
         "INNOVATION_SIMULATED_DEPARTMENTS": f"up{tag}sim", "INNOVATION_SIMULATOR_RATE": "2",
         "REPORTING_DATABASE_URL": await new_database("reporting"),
@@ -68,6 +68,15 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
             keys = json.loads((tmp_path / "run" / "demo-keys.json").read_text())
             assert set(keys) == set(departments)
             assert all(set(by_role) == {"contributor", "reviewer", "admin", "viewer"} for by_role in keys.values())
+            # Each demo department's people sign in at its own realm of the run's Keycloak.
+            users = json.loads((tmp_path / "run" / "demo-users.json").read_text())
+            assert set(users) == set(departments)
+            for dept in departments:
+                account = users[dept]["reviewer"]
+                signed_in = await client.post(
+                    f"http://127.0.0.1:{base + 23}/realms/{dept}/protocol/openid-connect/token",
+                    data={"grant_type": "password", "client_id": "innovation-tests", **account})
+                assert signed_in.status_code == 200, signed_in.text
             submitted = await client.post(
                 f"http://127.0.0.1:{base + 1}/v1/ideas",
                 headers={"Authorization": f"Bearer {keys[departments[0]]['contributor']}", "X-Person-Ref": "newcomer"},
@@ -95,7 +104,7 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
         down = _run("down.sh", env)
     assert down.returncode == 0, down.stderr[-2000:]
     assert not [name for name, pid in pids.items() if _alive(pid)]
-    assert not [port for port in ports if listening(port)]
+    assert not [port for port in ports + [base + 23] if listening(port)]  # + Keycloak
     assert not list(pid_dir.glob("*.pid"))
 
 
@@ -109,7 +118,7 @@ async def test_a_make_up_that_fails_part_way_stops_what_it_started(tmp_path):
     env = {key: value for key, value in os.environ.items() if key not in ("KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_URL")}
     env.update({
         "INNOVATION_RUN_DIR": str(tmp_path / "run"), "INNOVATION_PORT_BASE": str(base),
-        "SMTP_SINK_SMTP_PORT": str(base + 21), "SMTP_SINK_HTTP_PORT": str(base + 22),
+        "SMTP_SINK_SMTP_PORT": str(base + 21), "SMTP_SINK_HTTP_PORT": str(base + 22), "KEYCLOAK_PORT": str(base + 33),
         "KAFKA_PORT": str(kafka), "KAFKA_CONTROLLER_PORT": str(controller), "PG_PORT": str(postgres),
         "KAFKA_HEAP": "384m", "INNOVATION_DEMO_DEPARTMENTS": f"fail{uuid.uuid4().hex[:6]}", "INNOVATION_SIMULATOR": "off",
         "PG_DATA_HOME": str(pg_home),
@@ -124,5 +133,6 @@ async def test_a_make_up_that_fails_part_way_stops_what_it_started(tmp_path):
     assert failed.returncode != 0
     assert f"port {base}" in failed.stderr and "stopped again" in failed.stderr, failed.stderr[-2000:]
     assert "stopped smtp-sink" in failed.stderr
-    assert not [port for port in (kafka, postgres, base + 21) if listening(port)], "something started is still running"
+    assert "keycloak: stopped" in failed.stderr
+    assert not [port for port in (kafka, postgres, base + 21, base + 33) if listening(port)], "something started is still running"
     assert not list((tmp_path / "run" / "pids").glob("*.pid"))
