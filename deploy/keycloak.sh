@@ -28,8 +28,9 @@ fetch() {
   say "fetching Keycloak $KEYCLOAK_VERSION from Maven Central into $DIST"
   local zip=$CACHE_DIR/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip
   rm -rf "$DIST" "$zip"
-  # KAFKA_MAVEN_SETTINGS: a Maven settings file, e.g. one naming a mirror of Maven Central.
-  if ! mvn -B -q ${KAFKA_MAVEN_SETTINGS:+-s "$KAFKA_MAVEN_SETTINGS"} dependency:copy \
+  # KEYCLOAK_MAVEN_SETTINGS (else KAFKA_MAVEN_SETTINGS): a Maven settings file, e.g. naming a mirror of Maven Central.
+  local settings=${KEYCLOAK_MAVEN_SETTINGS:-${KAFKA_MAVEN_SETTINGS:-}}
+  if ! mvn -B -q ${settings:+-s "$settings"} dependency:copy \
         -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$CACHE_DIR" \
         >"$LOG_DIR/keycloak-fetch.log" 2>&1; then
     rm -f "$zip"

@@ -4,11 +4,16 @@ email). The tokens are decoded without verifying here; the APIs' tests verify th
 
 import base64
 import json
+import os
+import socket
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
 from deploy.keycloak import realm as template
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +102,51 @@ def test_the_committed_demo_realms_are_the_templates_output():
     for department in ("dwp", "hmrc"):
         committed = json.loads((template.REALMS_DIR / f"{department}.json").read_text())
         assert committed == template.realm(department)
+
+
+# keycloak.sh fails clearly, as the other deploy scripts do: one line naming what it tried, the port
+# or the log to read, and nothing left running.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script(command: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "INNOVATION_RUN_DIR": str(tmp_path / "run"), **env}
+    return subprocess.run(["bash", str(ROOT / "deploy" / "keycloak.sh"), command], env=environment,
+                          capture_output=True, text=True, timeout=240)
+
+
+def _keycloaks_under(path: Path) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "kc.sh" in line and str(path) in line]
+
+
+def test_keycloak_unreachable_on_maven_central_stops_with_one_clear_line(tmp_path):
+    settings = tmp_path / "settings.xml"
+    settings.write_text(f"""<settings><localRepository>{tmp_path / "m2"}</localRepository>
+      <mirrors><mirror><id>nowhere</id><mirrorOf>*</mirrorOf><url>http://127.0.0.1:9/maven2</url></mirror></mirrors>
+    </settings>""")
+    result = _script("fetch", tmp_path, INNOVATION_CACHE_DIR=str(tmp_path / "cache"), KEYCLOAK_MAVEN_SETTINGS=str(settings))
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: could not fetch org.keycloak:keycloak-quarkus-dist:")
+    assert "Maven Central" in last and "keycloak-fetch.log" in last
+    assert not list((tmp_path / "cache").glob("keycloak*"))  # nothing half-fetched is kept
+
+
+def test_keycloak_refuses_a_port_in_use_naming_it(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        result = _script("start", tmp_path, KEYCLOAK_PORT=str(port))
+    assert result.returncode != 0
+    assert f"port {port} for Keycloak is already in use" in result.stderr
+    assert not _keycloaks_under(tmp_path)
+
+
+def test_a_keycloak_that_dies_on_start_names_its_log_and_leaves_nothing_running(tmp_path):
+    result = _script("start", tmp_path, KEYCLOAK_PORT=str(free_port()), KEYCLOAK_HEAP="not-a-size")
+    assert result.returncode != 0
+    assert "exited during start-up" in result.stderr and str(tmp_path / "run" / "logs" / "keycloak.log") in result.stderr
+    assert not _keycloaks_under(tmp_path)
+    assert not (tmp_path / "run" / "pids" / "keycloak.pid").exists()
