@@ -63,5 +63,6 @@ bash "$ROOT/deploy/kafka.sh" fetch
 bash "$ROOT/deploy/keycloak.sh" fetch
 bash "$ROOT/deploy/postgres.sh" install
 npm_deps services/reporting/frontend  # GOV.UK Frontend's styles for the dashboard
+npm_deps services/portal/frontend  # GOV.UK Frontend for the departmental portals
 [ "${1:-}" = "--test" ] && test_tools
 say "installed"

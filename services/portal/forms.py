@@ -1,0 +1,76 @@
+"""Pure: the raise-an-idea form, from the posted fields to the API's body, and the API's refusals (field and
+rule) to GOV.UK error messages."""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+FIELDS = ("title", "problem", "proposal", "expected_benefits", "themes", "team", "campaign")
+LABELS = {"title": "Title", "problem": "Problem", "proposal": "Proposal", "expected_benefits": "Expected benefits",
+          "themes": "Themes", "team": "Team", "campaign": "Campaign"}
+REQUIRED = ("title", "problem", "proposal")
+
+
+@dataclass
+class IdeaForm:
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)  # field -> message, in FIELDS order
+
+    def body(self) -> dict[str, Any]:
+        """The API's request body: empty optional fields left out, themes split on commas or spaces."""
+        body: dict[str, Any] = {}
+        for name in FIELDS:
+            value = self.values.get(name, "").strip()
+            if name == "themes":
+                themes = [t for t in re.split(r"[,\s]+", value) if t]
+                if themes:
+                    body["themes"] = themes
+            elif value or name in REQUIRED:
+                body[name] = value
+        return body
+
+
+def idea_form(posted: dict[str, str]) -> IdeaForm:
+    form = IdeaForm({name: posted.get(name, "") for name in FIELDS})
+    for name in REQUIRED:
+        if not form.values[name].strip():
+            form.errors[name] = f"Enter the {LABELS[name].lower()}"
+    return form
+
+
+def _limit(facts: dict[str, Any]) -> str | None:
+    """The bound named in the API's message, e.g. "String should have at most 200 characters"."""
+    found = re.search(r"\d+", str(facts.get("message", "")))
+    return found.group() if found else None
+
+
+def message_for(name: str, rule: str, facts: dict[str, Any]) -> str:
+    label = LABELS.get(name, name.capitalize())
+    if rule == "missing":
+        return f"Enter the {label.lower()}"
+    if rule == "string_too_short":
+        limit = _limit(facts)
+        return f"{label} must be {limit} characters or more" if limit else f"{label} is too short"
+    if rule == "string_too_long":
+        limit = _limit(facts)
+        return f"{label} must be {limit} characters or fewer" if limit else f"{label} is too long"
+    if rule == "too_long":
+        limit = _limit(facts)
+        return f"Give at most {limit} {label.lower()}" if limit else f"Give fewer {label.lower()}"
+    if rule == "string_pattern_mismatch":
+        if name == "themes":
+            return "Each theme must be lower case letters, numbers and hyphens, like digital-services"
+        return f"{label} must be lower case letters, numbers and hyphens"
+    return f"{label}: {facts.get('message') or rule.replace('_', ' ')}"
+
+
+def refused_fields(form: IdeaForm, detail: list[dict[str, Any]]) -> IdeaForm:
+    """The API's 422 detail as messages by form field (themes.2 is the themes field); the first per field wins."""
+    for item in detail:
+        name = str(item.get("field", "")).split(".")[0]
+        if name not in FIELDS:
+            name = "title" if name in ("", "body") else name
+        form.errors.setdefault(name if name in FIELDS else "title",
+                               message_for(name, str(item.get("rule", "invalid")), item))
+    form.errors = {name: form.errors[name] for name in FIELDS if name in form.errors}
+    return form

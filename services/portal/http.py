@@ -1,0 +1,213 @@
+"""The portal's pages: server-rendered GOV.UK pages (Jinja2 autoescapes every value, so free text is shown as
+text), a session cookie holding only a random id, a CSRF token in every form checked on every POST, and
+security headers on every answer (a Content-Security-Policy without inline script)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlsplit
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.portal.clients import ApiRefused, ApiUnavailable
+from services.portal.forms import LABELS, idea_form, refused_fields
+from services.portal.handlers import PortalHandlers, Session, TooManyIdeas
+from services.portal.oidc import SignInFailed
+from shared.runtime import runtime_of
+from shared.tokens import ProviderUnavailable
+
+HERE = Path(__file__).parent
+GOVUK_DIST = HERE / "frontend" / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+COOKIE = "portal_session"
+MAX_FORM_BYTES = 32 * 1024
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"),
+                        autoescape=select_autoescape(default=True, default_for_string=True),
+                        trim_blocks=True, lstrip_blocks=True)
+
+router = APIRouter(include_in_schema=False)
+
+
+class SignInRequired(Exception):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+def handlers(request: Request) -> PortalHandlers:
+    return runtime_of(request).handlers
+
+
+Handlers = Annotated[PortalHandlers, Depends(handlers)]
+
+
+async def current(request: Request, handlers: Handlers) -> Session | None:
+    if not hasattr(request.state, "session"):
+        request.state.session = await handlers.session(request.cookies.get(COOKIE))
+    return request.state.session
+
+
+async def signed_in(request: Request, session: Annotated[Session | None, Depends(current)]) -> Session:
+    if session is None or not session.signed_in:
+        raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return session
+
+
+async def posted(request: Request, session: Annotated[Session | None, Depends(current)]) -> dict[str, str]:
+    """The form's fields, once its CSRF token is the session's (403 otherwise, signed in or not)."""
+    raw = await request.body()
+    if len(raw) > MAX_FORM_BYTES:
+        raise CsrfRefused()
+    fields = {name: values[0] for name, values in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    if session is None or not session.csrf_matches(fields.pop("csrf_token", None)):
+        raise CsrfRefused()
+    return fields
+
+
+Current = Annotated[Session | None, Depends(current)]
+SignedIn = Annotated[Session, Depends(signed_in)]
+Posted = Annotated[dict[str, str], Depends(posted)]
+
+
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    session = getattr(request.state, "session", None)
+    settings = runtime_of(request).settings
+    html = templates.get_template(name).render(session=session, department=settings.department.upper(),
+                                               styles=GOVUK_DIST.is_dir(), **context)
+    return HTMLResponse(html, status)
+
+
+def _cookie(response: Response, request: Request, value: str) -> None:
+    settings = runtime_of(request).settings
+    response.set_cookie(COOKIE, value, max_age=settings.session_lifetime_seconds, path="/", httponly=True,
+                        samesite="lax", secure=settings.secure_cookies)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, session: Current, handlers: Handlers) -> HTMLResponse:
+    if session is None or not session.signed_in:
+        return page(request, "start.html")
+    # The ideas API cannot yet list "my" ideas (no submitted_by filter for a token's person): the department's newest.
+    ideas = await handlers.ideas.newest(session.access_token)
+    return page(request, "home.html", ideas=ideas)
+
+
+@router.get("/auth/sign-in")
+async def sign_in(request: Request, handlers: Handlers, return_to: str = "/") -> Response:
+    cookie, url = await handlers.start_sign_in(return_to)
+    response = RedirectResponse(url, 303)
+    _cookie(response, request, cookie)
+    return response
+
+
+@router.get("/auth/callback")
+async def callback(request: Request, handlers: Handlers, state: str | None = None, code: str | None = None,
+                   error: str | None = None) -> Response:
+    if error:
+        raise SignInFailed(f"the provider refused the sign-in ({error[:100]})")
+    cookie, return_to = await handlers.finish_sign_in(request.cookies.get(COOKIE), state, code)
+    response = RedirectResponse(return_to, 303)
+    _cookie(response, request, cookie)
+    return response
+
+
+@router.post("/auth/sign-out")
+async def sign_out(request: Request, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    response = RedirectResponse(await handlers.sign_out(session), 303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=runtime_of(request).settings.secure_cookies)
+    return response
+
+
+@router.get("/signed-out", response_class=HTMLResponse)
+async def signed_out(request: Request) -> HTMLResponse:
+    return page(request, "signed_out.html")
+
+
+@router.get("/ideas/new", response_class=HTMLResponse)
+async def new_idea(request: Request, session: SignedIn) -> HTMLResponse:
+    return page(request, "raise.html", form=idea_form({}), labels=LABELS)
+
+
+@router.post("/ideas/new", response_class=HTMLResponse)
+async def raise_idea(request: Request, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    idea = idea_form(form)
+    if not idea.errors:
+        try:
+            made = await handlers.raise_idea(session, idea.body())
+            return RedirectResponse(f"/ideas/{made['idea_id']}", 303)
+        except ApiRefused as refused:
+            if refused.status != 422:
+                raise
+            refused_fields(idea, refused.body.get("detail") or [])
+    return page(request, "raise.html", 400, form=idea, labels=LABELS)
+
+
+@router.get("/ideas/{idea_id}", response_class=HTMLResponse)
+async def show_idea(request: Request, idea_id: UUID, session: SignedIn, handlers: Handlers) -> HTMLResponse:
+    return page(request, "idea.html", idea=await handlers.ideas.idea(session.access_token, idea_id))
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' {provider}")
+
+
+def install(app: FastAPI, provider_url: str) -> None:
+    """The static assets, the pages' error answers and the security headers."""
+    app.mount("/assets", StaticFiles(directory=GOVUK_DIST / "assets", check_dir=False), name="govuk-assets")
+    app.mount("/static/govuk", StaticFiles(directory=GOVUK_DIST, check_dir=False), name="govuk")
+    app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="portal-static")
+    # Signing out ends in a redirect to the provider, which form-action must allow.
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(provider_url))
+    csp = CSP.format(provider=origin)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = csp
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not request.url.path.startswith(("/static/", "/assets/")):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(f"/auth/sign-in?return_to={quote(exc.path, safe='')}", 303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, exc: CsrfRefused) -> Response:
+        return page(request, "problem.html", 403, title="This form has expired",
+                    message="Go back, reload the page and try again.")
+
+    @app.exception_handler(TooManyIdeas)
+    async def _too_many(request: Request, exc: TooManyIdeas) -> Response:
+        limit = runtime_of(request).settings.ideas_per_minute
+        return page(request, "problem.html", 429, title="You have raised a lot of ideas in the last minute",
+                    message=f"You can raise up to {limit} ideas a minute. Wait a minute, then try again.")
+
+    @app.exception_handler(SignInFailed)
+    async def _sign_in_failed(request: Request, exc: SignInFailed) -> Response:
+        return page(request, "problem.html", 400, title="You could not be signed in",
+                    message="Something went wrong while signing you in. Try signing in again.", sign_in=True)
+
+    @app.exception_handler(ApiRefused)
+    async def _refused(request: Request, exc: ApiRefused) -> Response:
+        titles = {404: "Page not found", 403: "You cannot do this", 401: "You need to sign in again"}
+        return page(request, "problem.html", exc.status if exc.status in titles else 400,
+                    title=titles.get(exc.status, "That could not be done"), message=str(exc.body.get("error", "")))
+
+    @app.exception_handler(ApiUnavailable)
+    @app.exception_handler(ProviderUnavailable)
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        return page(request, "problem.html", 503, title="Sorry, there is a problem with the service",
+                    message="Try again later.")
