@@ -135,6 +135,11 @@ class PortalHandlers:
         after = f"{self.settings.public_url}/signed-out"
         return await self.provider.end_session_url(session.id_token, after) or after
 
+    async def forget(self, session: Session) -> None:
+        """Ends the session here only: the APIs no longer accept its token."""
+        async with self.pool.acquire() as conn:
+            await repository.delete_session(conn, session.key)
+
     async def raise_idea(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
         """Sends the idea to the ideas API as the person, unless they reached their limit for the minute."""
         async with self.pool.acquire() as conn, conn.transaction():

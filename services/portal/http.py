@@ -202,6 +202,11 @@ def install(app: FastAPI, provider_url: str) -> None:
 
     @app.exception_handler(ApiRefused)
     async def _refused(request: Request, exc: ApiRefused) -> Response:
+        session = getattr(request.state, "session", None)
+        if exc.status == 401 and session is not None:
+            # The API refuses the person's token (revoked, or the provider's keys changed): sign in afresh.
+            await runtime_of(request).handlers.forget(session)
+            return await _sign_in(request, SignInRequired(request.url.path))
         titles = {404: "Page not found", 403: "You cannot do this", 401: "You need to sign in again"}
         return page(request, "problem.html", exc.status if exc.status in titles else 400,
                     title=titles.get(exc.status, "That could not be done"), message=str(exc.body.get("error", "")))

@@ -63,11 +63,13 @@ async def realm(keycloak, department):
     return made
 
 
-async def start_portal(tmp_path, kafka_bootstrap, new_database, department, realm, **env) -> AsyncIterator[Portal]:
+async def start_portal(tmp_path, kafka_bootstrap, new_database, department, realm, ideas_env: dict | None = None,
+                       **env) -> AsyncIterator[Portal]:
     await create_topics(kafka_bootstrap, topic_name(department, "ideas"), intake_topic(department, "ideas"))
     common = {"INNOVATION_DEPARTMENT": department, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
               "OIDC_ISSUER": realm.issuer, "INNOVATION_PSEUDONYM_SECRET": SECRET}
-    ideas = ServiceProcess("ideas", log=tmp_path / "ideas.log", IDEAS_DATABASE_URL=await new_database("ideas"), **common)
+    ideas = ServiceProcess("ideas", log=tmp_path / "ideas.log", IDEAS_DATABASE_URL=await new_database("ideas"),
+                           **{**common, **(ideas_env or {})})
     dsn = await new_database("portal")
     portal = ServiceProcess("portal", log=tmp_path / "portal.log", PORTAL_DATABASE_URL=dsn, IDEAS_API_URL=ideas.url,
                             OIDC_CLIENT_ID=realm.portal_client_id, OIDC_CLIENT_SECRET=realm.portal_client_secret,

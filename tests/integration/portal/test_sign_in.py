@@ -113,3 +113,15 @@ async def test_an_expiring_access_token_is_refreshed_on_the_server(tmp_path, kaf
             assert "Signed in as" in home.text and "Newest ideas" in home.text  # the API took the new token
             second = await fetchval(portal.dsn, "SELECT access_token FROM portal_sessions WHERE subject IS NOT NULL")
             assert second != first
+
+
+async def test_when_the_api_refuses_the_persons_token_the_session_ends_and_they_are_asked_to_sign_in(
+        tmp_path, kafka_bootstrap, new_database, department, realm):
+    # The ideas service expects another audience, so it refuses every token of this realm with 401.
+    async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
+                                     ideas_env={"OIDC_AUDIENCE": "another-api"}):
+        async with browser() as client:
+            await sign_in(client, portal, start="/ideas/new")
+            home = await client.get(f"{portal.url}/", follow_redirects=False)
+            assert home.status_code == 303 and home.headers["location"] == "/auth/sign-in?return_to=%2F"
+            assert await fetchval(portal.dsn, "SELECT count(*) FROM portal_sessions WHERE subject IS NOT NULL") == 0
