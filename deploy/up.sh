@@ -86,6 +86,15 @@ for dept in $DEPARTMENTS; do
       INNOVATION_PSEUDONYM_SECRET="${INNOVATION_PSEUDONYM_SECRET:-demo-secret-$dept}" "$PYTHON" -m "services.$service"
     started+=("$service-$dept:$port")
   done
+  port=$((PORT_BASE + offset + 4))  # the department's web portal, over its three APIs
+  start_process "portal-$dept" "$port" env INNOVATION_DEPARTMENT="$dept" HTTP_PORT="$port" \
+    PORTAL_PUBLIC_URL="http://127.0.0.1:$port" OIDC_ISSUER="$KEYCLOAK_URL/realms/$dept" \
+    OIDC_CLIENT_ID=portal OIDC_CLIENT_SECRET=portal-dev-secret \
+    IDEAS_API_URL="http://127.0.0.1:$((PORT_BASE + offset + 1))" \
+    EXPERIMENTS_API_URL="http://127.0.0.1:$((PORT_BASE + offset + 2))" \
+    NOTIFICATIONS_API_URL="http://127.0.0.1:$((PORT_BASE + offset + 3))" \
+    REPORTING_URL="http://127.0.0.1:$PORT_BASE" "$PYTHON" -m services.portal
+  started+=("portal-$dept:$port")
   offset=$((offset + 10))
 done
 for entry in "${started[@]}"; do wait_ready "${entry%%:*}" "${entry##*:}"; done
@@ -106,8 +115,8 @@ first=${DEPARTMENTS%% *}
   echo "  dashboard (central reporting)   http://127.0.0.1:$PORT_BASE/"
   offset=0
   for dept in $DEPARTMENTS; do
-    printf '  %-6s ideas :%s  experiments :%s  notifications :%s\n' "$dept:" \
-      $((PORT_BASE + offset + 1)) $((PORT_BASE + offset + 2)) $((PORT_BASE + offset + 3))
+    printf '  %-6s portal http://127.0.0.1:%s/  (APIs: ideas :%s  experiments :%s  notifications :%s)\n' "$dept:" \
+      $((PORT_BASE + offset + 4)) $((PORT_BASE + offset + 1)) $((PORT_BASE + offset + 2)) $((PORT_BASE + offset + 3))
     offset=$((offset + 10))
   done
   [ -z "$SIMULATED" ] || printf '  simulated (demo data from a simulator, no services): %s\n' "${SIMULATED//,/, }"
@@ -116,7 +125,7 @@ first=${DEPARTMENTS%% *}
   API docs                        http://127.0.0.1:$((PORT_BASE + 1))/docs (each service: /docs, /openapi.json)
   emails (SMTP sink)              http://127.0.0.1:$SMTP_SINK_HTTP_PORT/  (SMTP on :$SMTP_SINK_SMTP_PORT)
   demo API keys                   $RUN_DIR/demo-keys.json
-  sign in (Keycloak)              $KEYCLOAK_URL/realms/$first/account/ with a demo account from $RUN_DIR/demo-users.json
+  sign in to a portal             with a demo account from $RUN_DIR/demo-users.json (Keycloak: $KEYCLOAK_URL/realms/$first/account/)
                                   (admin console $KEYCLOAK_URL/admin/, development only)
   logs                            $LOG_DIR/
   Kafka $KAFKA_BOOTSTRAP_SERVERS, PostgreSQL 127.0.0.1:${PG_PORT:-5432} (innovation/innovation)

@@ -69,7 +69,9 @@ def realm(department: str, *, access_token_lifespan: int | None = None) -> dict:
              "redirectUris": ["http://127.0.0.1:*/auth/callback", "http://localhost:*/auth/callback",
                               "http://127.0.0.1/auth/callback"],
              "webOrigins": ["+"],
-             "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+"},
+             "attributes": {"pkce.code.challenge.method": "S256",
+                            # a registered loopback URI matches any port
+                            "post.logout.redirect.uris": "http://127.0.0.1/signed-out##http://localhost/signed-out"},
              "protocolMappers": _token_mappers(department)},
             {"clientId": TESTS_CLIENT_ID, "name": "Innovation tests (password grant, tests only)", "enabled": True,
              "protocol": "openid-connect", "publicClient": True, "standardFlowEnabled": False,

@@ -55,7 +55,7 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
         "KAFKA_PORT": kafka_bootstrap.rsplit(":", 1)[1], "PG_PORT": str(urlsplit(postgres_url).port),
     }
     env.pop("INNOVATION_DEVELOPMENT_MODE", None)  # make up must set it itself
-    ports = [base] + [base + 10 * n + k for n in range(2) for k in (1, 2, 3)]
+    ports = [base] + [base + 10 * n + k for n in range(2) for k in (1, 2, 3, 4)]  # 4: the portal
     pid_dir = tmp_path / "run" / "pids"
     await create_topics(kafka_bootstrap, *(f"innovation.up{tag}sim.{s}.v1" for s in ("ideas", "experiments", "outcomes")))
     try:
@@ -85,6 +85,14 @@ async def test_make_up_twice_then_make_down(tmp_path, kafka_bootstrap, postgres_
             assert submitted.status_code == 201, submitted.text
             page = await client.get(f"http://127.0.0.1:{base}/")
             assert f"the events of up{tag}sim come from a simulator" in page.text
+            # Each department's portal sends people to sign in at their department's realm.
+            for n, dept in enumerate(departments):
+                sign_in = await client.get(f"http://127.0.0.1:{base + 10 * n + 4}/auth/sign-in")
+                assert sign_in.status_code == 303, sign_in.text
+                assert sign_in.headers["location"].startswith(
+                    f"http://127.0.0.1:{base + 23}/realms/{dept}/protocol/openid-connect/auth?")
+        for n, dept in enumerate(departments):
+            assert f"portal http://127.0.0.1:{base + 10 * n + 4}/" in first.stderr + first.stdout
         assert f"simulated (demo data from a simulator, no services): up{tag}sim" in first.stderr + first.stdout
         intake = intake_topic(departments[0], "ideas")
         assert f"team-conversation tool (simulated) emits onto {intake}" in first.stderr + first.stdout
