@@ -34,8 +34,8 @@ class Runtime:
 
     settings: Any
     pool: asyncpg.Pool
-    producer: AIOKafkaProducer
-    broker: KafkaBroker
+    producer: AIOKafkaProducer | None  # None for a service without Kafka (ServiceSpec.kafka)
+    broker: KafkaBroker | None
     read_pool: asyncpg.Pool  # public reads: the same pool as `pool` unless the spec asks for one of its own
     kafka_options: Mapping[str, Any] = field(default_factory=dict)  # the spec's extra aiokafka client arguments
     relay: OutboxRelay | None = None
@@ -59,6 +59,7 @@ class ServiceSpec:
     migrations: Path
     routers: Sequence[APIRouter] = ()
     relay: bool = False  # publishes through the outbox
+    kafka: bool = True  # False: no producer, broker or consumers, and readiness does not ask Kafka (the portal)
     handlers: Handlers | None = None  # builds the use cases the routes, consumers and background tasks call
     consumers: Consumers | None = None  # declares the service's subscriptions (shared.consumer.Consumes)
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()  # long-running tasks
@@ -68,6 +69,10 @@ class ServiceSpec:
     max_body_bytes: int = 64 * 1024
     version: str = "1.0.0"
     broker_options: Mapping[str, Any] = field(default_factory=dict)  # extra aiokafka client arguments
+
+    def __post_init__(self) -> None:
+        if not self.kafka and (self.relay or self.consumers):
+            raise ValueError(f"{self.name}: a service without Kafka can neither relay events nor consume them")
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -84,9 +89,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         for m in applied:
             log.info("migration applied", component=m.component, version=m.version, name=m.name)
         pool = await create_pool(dsn, max_size=spec.pool_size)
-        producer = new_producer(settings.kafka_bootstrap_servers, **settings.kafka_client_options())
+        producer = new_producer(settings.kafka_bootstrap_servers, **settings.kafka_client_options()) \
+            if spec.kafka else None
         broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None, graceful_timeout=settings.shutdown_grace_seconds,
-                             security=settings.kafka_security(), **spec.broker_options)
+                             security=settings.kafka_security(), **spec.broker_options) if spec.kafka else None
         read_pool = await create_pool(dsn, max_size=spec.read_pool_size, server_settings=spec.read_pool_settings) \
             if spec.read_pool_size else pool
         runtime = Runtime(settings=settings, pool=pool, producer=producer, broker=broker, read_pool=read_pool,
@@ -94,7 +100,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         tasks: list[asyncio.Task] = []
         graceful = 0  # tasks[:graceful] stop when asked; the rest are cancelled
         try:
-            await producer.start()
+            if producer:
+                await producer.start()
             if spec.relay:
                 runtime.relay = OutboxRelay(dsn, lambda: new_producer(settings.kafka_bootstrap_servers,
                                                                       **settings.kafka_client_options()))
@@ -103,7 +110,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 runtime.handlers = spec.handlers(runtime)
             if spec.consumers:
                 runtime.subscriptions = [c.subscription(runtime, spec.name) for c in spec.consumers(runtime)]
-            await broker.start()
+            if broker:
+                await broker.start()
             tasks += [asyncio.create_task(subscription.run(), name=f"consumer {subscription.name}")
                       for subscription in runtime.subscriptions]
             graceful = len(tasks)
@@ -125,8 +133,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 for task in late:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-            await broker.stop()
-            await producer.stop()
+            if broker:
+                await broker.stop()
+            if producer:
+                await producer.stop()
             if read_pool is not pool:
                 await read_pool.close()
             await pool.close()
@@ -143,7 +153,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         if not await app.state.runtime.broker.ping(timeout=2):
             raise ConnectionError("Kafka did not answer")
 
-    app.include_router(operations_router({"database": database_ready, "kafka": broker_ready}))
+    checks = {"database": database_ready, "kafka": broker_ready} if spec.kafka else {"database": database_ready}
+    app.include_router(operations_router(checks))
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -18,6 +18,7 @@ def spec(settings: PortalSettings) -> ServiceSpec:
         handlers=lambda runtime: PortalHandlers(runtime.settings, runtime.pool),
         background=(sweep_expired,),
         pool_size=5,
+        kafka=False,  # it calls the departmental APIs over HTTP and nothing else
     )
 
 
