@@ -46,18 +46,20 @@ async def test_make_up_and_make_test_in_a_clone_the_postgres_user_cannot_enter(u
     env.update({
         "INNOVATION_VENV": str(ROOT / ".venv"), "INNOVATION_CACHE_DIR": str(ROOT / ".cache"),
         "INNOVATION_PORT_BASE": str(base), "SMTP_SINK_SMTP_PORT": str(base + 21), "SMTP_SINK_HTTP_PORT": str(base + 22),
+        "KEYCLOAK_PORT": str(base + 23),
         "KAFKA_PORT": str(kafka), "KAFKA_CONTROLLER_PORT": str(controller), "PG_PORT": str(postgres),
         "KAFKA_HEAP": "384m", "INNOVATION_DEMO_DEPARTMENTS": dept, "INNOVATION_SIMULATOR": "off",
     })
-    # The clone's dashboard assets: npm would fetch them again; they are not what is tested.
-    modules = ROOT / "services" / "reporting" / "frontend" / "node_modules"
-    if modules.exists():
-        shutil.copytree(modules, clone / "services" / "reporting" / "frontend" / "node_modules", symlinks=True)
+    # The clone's front-end assets: npm would fetch them again; they are not what is tested.
+    for service in ("reporting", "portal"):
+        modules = ROOT / "services" / service / "frontend" / "node_modules"
+        if modules.exists():
+            shutil.copytree(modules, clone / "services" / service / "frontend" / "node_modules", symlinks=True)
     try:
         up = _make("up", clone, env)
         assert up.returncode == 0, up.stderr[-3000:]
         async with httpx.AsyncClient() as client:
-            for port in (base, base + 1, base + 2, base + 3):
+            for port in (base, base + 1, base + 2, base + 3, base + 4):  # reporting, the department's three, its portal
                 ready = await client.get(f"http://127.0.0.1:{port}/readyz")
                 assert ready.status_code == 200, (port, ready.text)
         assert (clone / ".run" / "logs" / "postgres.log").exists(), "the server's log is not linked from .run/logs"
@@ -74,4 +76,4 @@ async def test_make_up_and_make_test_in_a_clone_the_postgres_user_cannot_enter(u
                     f"port = {postgres}\n" in (leftover / "data" / "postgresql.conf").read_text():
                 shutil.rmtree(leftover, ignore_errors=True)
     assert down.returncode == 0, down.stderr[-2000:]
-    assert not any(listening(port) for port in (base, base + 1, kafka, postgres)), "make down left something listening"
+    assert not any(listening(port) for port in (base, base + 1, base + 4, base + 23, kafka, postgres)), "make down left something listening"
