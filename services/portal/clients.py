@@ -1,5 +1,5 @@
-"""The department's public HTTP APIs, called with the signed-in person's access token (never a key of ours):
-the portal is a backend-for-frontend and reads no other service's database."""
+"""The department's public HTTP APIs and central reporting, called with the signed-in person's access token
+(never a key of ours): the portal is a backend-for-frontend and reads no other service's database."""
 
 from typing import Any
 from uuid import UUID
@@ -19,20 +19,25 @@ class ApiUnavailable(Exception):
     """The API could not be reached or failed (5xx)."""
 
 
-class IdeasApi:
+class Api:
+    name = "API"
+
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
 
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def _call(self, method: str, path: str, token: str, **options: Any) -> Any:
+    async def _call(self, method: str, path: str, token: str | None, **options: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            response = await self.client.request(method, path, headers={"Authorization": f"Bearer {token}"}, **options)
+            response = await self.client.request(method, path, headers=headers, **options)
         except httpx.HTTPError as error:
-            raise ApiUnavailable(f"ideas API: {error}") from None
+            raise ApiUnavailable(f"{self.name}: {error}") from None
         if response.status_code >= 500:
-            raise ApiUnavailable(f"ideas API answered {response.status_code}")
+            raise ApiUnavailable(f"{self.name} answered {response.status_code}")
+        if response.status_code == 204:
+            return None
         try:
             body = response.json()
         except ValueError:
@@ -41,11 +46,75 @@ class IdeasApi:
             raise ApiRefused(response.status_code, body if isinstance(body, dict) else {"error": str(body)})
         return body
 
+
+class IdeasApi(Api):
+    name = "ideas API"
+
     async def newest(self, token: str, limit: int = 20) -> list[dict[str, Any]]:
         return (await self._call("GET", "/v1/ideas", token, params={"limit": limit}))["items"]
+
+    async def page(self, token: str, limit: int = 20, **filters: Any) -> dict[str, Any]:
+        """{"items", "next_cursor"}; filters: status, theme, campaign, q, mine, endorsed, cursor."""
+        params = {name: ("true" if value is True else value) for name, value in filters.items() if value}
+        return await self._call("GET", "/v1/ideas", token, params={**params, "limit": limit})
 
     async def idea(self, token: str, idea_id: UUID) -> dict[str, Any]:
         return await self._call("GET", f"/v1/ideas/{idea_id}", token)
 
     async def submit(self, token: str, idea: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/v1/ideas", token, json=idea)
+
+    async def endorse(self, token: str, idea_id: UUID) -> dict[str, Any]:
+        return await self._call("POST", f"/v1/ideas/{idea_id}/endorsements", token)
+
+    async def withdraw(self, token: str, idea_id: UUID) -> dict[str, Any]:
+        return await self._call("POST", f"/v1/ideas/{idea_id}/withdraw", token)
+
+    async def record_conversation(self, token: str, conversation: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/v1/conversations", token, json=conversation)
+
+
+class ExperimentsApi(Api):
+    name = "experiments API"
+
+    async def experiment(self, token: str, experiment_id: UUID) -> dict[str, Any] | None:
+        try:
+            return await self._call("GET", f"/v1/experiments/{experiment_id}", token)
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return None
+            raise
+
+
+class NotificationsApi(Api):
+    name = "notifications API"
+
+    async def subscription(self, token: str, person_ref: str) -> dict[str, Any] | None:
+        try:
+            return await self._call("GET", f"/v1/subscriptions/{person_ref}", token)
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return None
+            raise
+
+    async def subscribe(self, token: str, person_ref: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("PUT", f"/v1/subscriptions/{person_ref}", token, json=body)
+
+    async def unsubscribe(self, token: str, person_ref: str) -> None:
+        try:
+            await self._call("DELETE", f"/v1/subscriptions/{person_ref}", token)
+        except ApiRefused as refused:
+            if refused.status != 404:
+                raise
+
+
+class ReportingApi(Api):
+    """Central reporting: public figures, no credential."""
+
+    name = "central reporting"
+
+    async def similar(self, q: str, limit: int = 5) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/v1/ideas/similar", None, params={"q": q[:200], "limit": limit}))["ideas"]
+
+    async def learnings(self, q: str, limit: int = 20) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/v1/learnings", None, params={"q": q[:200], "limit": limit}))["learnings"]

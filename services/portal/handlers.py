@@ -10,9 +10,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from services.portal import repository
-from services.portal.clients import IdeasApi
+from services.portal.clients import ApiUnavailable, ExperimentsApi, IdeasApi, NotificationsApi, ReportingApi
 from services.portal.config import PortalSettings
 from services.portal.oidc import Provider, SignInFailed
+from services.experiments.domain import experiment_id_for
+from shared.events.pseudonym import pseudonymise
 
 SIGN_IN_SECONDS = 600  # how long a sign-in may take at the provider
 REFRESH_MARGIN = timedelta(seconds=30)  # refresh an access token this long before it expires
@@ -63,6 +65,9 @@ class PortalHandlers:
         self.settings, self.pool = settings, pool
         self.provider = Provider(settings)
         self.ideas = IdeasApi(settings.ideas_api_url)
+        self.experiments = ExperimentsApi(settings.experiments_api_url)
+        self.notifications = NotificationsApi(settings.notifications_api_url)
+        self.reporting = ReportingApi(settings.reporting_url)
 
     async def start_sign_in(self, return_to: str | None) -> tuple[str, str]:
         """A pending sign-in under a fresh cookie; returns (cookie, the provider's authorization URL)."""
@@ -151,8 +156,29 @@ class PortalHandlers:
             await repository.record_submission(conn, session.subject, now)
         return idea
 
+    async def visit(self, session: Session) -> datetime | None:
+        """Records this visit to the home page; returns the person's previous one."""
+        async with self.pool.acquire() as conn:
+            return await repository.visit(conn, session.subject, datetime.now(timezone.utc))
+
+    def is_submitter(self, session: Session, idea: dict[str, Any]) -> bool:
+        """The ideas API names a submitter by the pseudonym of their token's subject (same secret)."""
+        return idea.get("submitted_by") == pseudonymise(self.settings.pseudonym_secret, session.subject)
+
+    async def experiment_of(self, session: Session, idea: dict[str, Any]) -> dict[str, Any] | None:
+        """The experiment a backed idea opened, when the experiments API can be reached (its id is derived from
+        the department and the idea; the API has no search by idea)."""
+        if idea.get("status") != "backed":
+            return None
+        try:
+            return await self.experiments.experiment(
+                session.access_token, experiment_id_for(self.settings.department, idea["idea_id"]))
+        except ApiUnavailable:
+            return None
+
     async def close(self) -> None:
-        await self.ideas.close()
+        for api in (self.ideas, self.experiments, self.notifications, self.reporting):
+            await api.close()
 
 
 async def sweep_expired(runtime) -> None:

@@ -4,9 +4,10 @@ security headers on every answer (a Content-Security-Policy without inline scrip
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.portal import story
 from services.portal.clients import ApiRefused, ApiUnavailable
 from services.portal.forms import LABELS, idea_form, refused_fields
 from services.portal.handlers import PortalHandlers, Session, TooManyIdeas
@@ -66,7 +68,9 @@ async def posted(request: Request, session: Annotated[Session | None, Depends(cu
     raw = await request.body()
     if len(raw) > MAX_FORM_BYTES:
         raise CsrfRefused()
-    fields = {name: values[0] for name, values in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    parsed = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    request.state.email_types = parsed.get("event_types", [])  # the one field with many values (checkboxes)
+    fields = {name: values[0] for name, values in parsed.items()}
     if session is None or not session.csrf_matches(fields.pop("csrf_token", None)):
         raise CsrfRefused()
     return fields
@@ -95,9 +99,11 @@ def _cookie(response: Response, request: Request, value: str) -> None:
 async def home(request: Request, session: Current, handlers: Handlers) -> HTMLResponse:
     if session is None or not session.signed_in:
         return page(request, "start.html")
-    # The ideas API cannot yet list "my" ideas (no submitted_by filter for a token's person): the department's newest.
-    ideas = await handlers.ideas.newest(session.access_token)
-    return page(request, "home.html", ideas=ideas)
+    mine = (await handlers.ideas.page(session.access_token, mine=True))["items"]
+    endorsed = (await handlers.ideas.page(session.access_token, endorsed=True))["items"]
+    last_visit = await handlers.visit(session)
+    updated = {idea["idea_id"] for idea in mine + endorsed if story.updated_since(idea, last_visit)}
+    return page(request, "home.html", mine=mine, endorsed=endorsed, updated=updated, last_visit=last_visit)
 
 
 @router.get("/auth/sign-in")
@@ -132,28 +138,172 @@ async def signed_out(request: Request) -> HTMLResponse:
     return page(request, "signed_out.html")
 
 
+@router.get("/ideas", response_class=HTMLResponse)
+async def find_ideas(request: Request, session: SignedIn, handlers: Handlers) -> HTMLResponse:
+    search = story.search_form(dict(request.query_params))
+    found = {"items": [], "next_cursor": None}
+    if not search.errors:
+        try:
+            found = await handlers.ideas.page(session.access_token, **search.filters())
+        except ApiRefused as refused:
+            if refused.status != 422:
+                raise
+            search.errors["q"] = "Those filters could not be used: check them and try again"
+    filters = {k: v for k, v in search.values.items() if v and k != "cursor"}
+    return page(request, "ideas.html", 400 if search.errors else 200, search=search, errors=search.errors,
+                ideas=found["items"], statuses=story.STATUSES,
+                next_page=f"/ideas?{urlencode({**filters, 'cursor': found['next_cursor']})}" if found["next_cursor"] else None)
+
+
 @router.get("/ideas/new", response_class=HTMLResponse)
-async def new_idea(request: Request, session: SignedIn) -> HTMLResponse:
-    return page(request, "raise.html", form=idea_form({}), labels=LABELS)
+async def new_idea(request: Request, session: SignedIn, conversation_id: UUID | None = None,
+                   team: str = "") -> HTMLResponse:
+    form = idea_form({"team": team[:200]})
+    return page(request, "raise.html", form=form, labels=LABELS, conversation_id=conversation_id)
 
 
 @router.post("/ideas/new", response_class=HTMLResponse)
 async def raise_idea(request: Request, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    """Two steps: the form, then "has this been tried?" (similar ideas from every department), then sent."""
     idea = idea_form(form)
-    if not idea.errors:
+    conversation_id = _uuid(form.get("conversation_id"))
+    if not idea.errors and form.get("step") == "send":
         try:
-            made = await handlers.raise_idea(session, idea.body())
-            return RedirectResponse(f"/ideas/{made['idea_id']}", 303)
+            body = idea.body() | ({"conversation_id": str(conversation_id)} if conversation_id else {})
+            made = await handlers.raise_idea(session, body)
+            return RedirectResponse(f"/ideas/{made['idea_id']}?raised=1", 303)
         except ApiRefused as refused:
             if refused.status != 422:
                 raise
             refused_fields(idea, refused.body.get("detail") or [])
-    return page(request, "raise.html", 400, form=idea, labels=LABELS)
+    if not idea.errors and form.get("step") != "change":
+        try:
+            similar, reachable = await handlers.reporting.similar(idea.values["title"].strip()), True
+        except (ApiUnavailable, ApiRefused):
+            similar, reachable = [], False
+        return page(request, "check.html", form=idea, labels=LABELS, similar=similar, reachable=reachable,
+                    conversation_id=conversation_id)
+    return page(request, "raise.html", 400 if idea.errors else 200, form=idea, labels=LABELS,
+                conversation_id=conversation_id)
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/learnings", response_class=HTMLResponse)
+async def learnings(request: Request, session: SignedIn, handlers: Handlers, q: str = "") -> HTMLResponse:
+    try:
+        found, reachable = await handlers.reporting.learnings(q.strip()[:200]), True
+    except (ApiUnavailable, ApiRefused):
+        found, reachable = [], False
+    return page(request, "learnings.html", q=q[:200], learnings=found, reachable=reachable)
+
+
+async def _idea_page(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID, status: int = 200,
+                     **context: Any) -> HTMLResponse:
+    idea = await handlers.ideas.idea(session.access_token, idea_id)
+    experiment = await handlers.experiment_of(session, idea)
+    mine = handlers.is_submitter(session, idea)
+    return page(request, "idea.html", status, idea=idea, steps=story.timeline(idea, experiment), mine=mine,
+                can_withdraw=mine and idea["status"] in ("submitted", "shortlisted"), **context)
 
 
 @router.get("/ideas/{idea_id}", response_class=HTMLResponse)
-async def show_idea(request: Request, idea_id: UUID, session: SignedIn, handlers: Handlers) -> HTMLResponse:
-    return page(request, "idea.html", idea=await handlers.ideas.idea(session.access_token, idea_id))
+async def show_idea(request: Request, idea_id: UUID, session: SignedIn, handlers: Handlers, raised: str = "",
+                    endorsed: str = "", withdrawn: str = "") -> HTMLResponse:
+    banner = ("Your idea has been sent" if raised else "You have endorsed this idea" if endorsed
+              else "Your idea has been withdrawn" if withdrawn else None)
+    return await _idea_page(request, session, handlers, idea_id, banner=banner)
+
+
+@router.post("/ideas/{idea_id}/endorse", response_class=HTMLResponse)
+async def endorse(request: Request, idea_id: UUID, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    try:
+        await handlers.ideas.endorse(session.access_token, idea_id)
+    except ApiRefused as refused:
+        if refused.status != 409:
+            raise
+        message = ("You have already endorsed this idea" if "already endorsed" in str(refused.body)
+                   else "You cannot endorse this idea now")
+        return await _idea_page(request, session, handlers, idea_id, 409, problem=message)
+    return RedirectResponse(f"/ideas/{idea_id}?endorsed=1", 303)
+
+
+@router.get("/ideas/{idea_id}/withdraw", response_class=HTMLResponse)
+async def confirm_withdraw(request: Request, idea_id: UUID, session: SignedIn, handlers: Handlers) -> HTMLResponse:
+    idea = await handlers.ideas.idea(session.access_token, idea_id)
+    if not handlers.is_submitter(session, idea):
+        raise ApiRefused(403, {"error": "Only the person who raised an idea can withdraw it."})
+    return page(request, "withdraw.html", idea=idea)
+
+
+@router.post("/ideas/{idea_id}/withdraw", response_class=HTMLResponse)
+async def withdraw(request: Request, idea_id: UUID, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    try:
+        await handlers.ideas.withdraw(session.access_token, idea_id)
+    except ApiRefused as refused:
+        if refused.status == 409:
+            return await _idea_page(request, session, handlers, idea_id, 409,
+                                    problem="This idea can no longer be withdrawn")
+        if refused.status == 403:
+            raise ApiRefused(403, {"error": "Only the person who raised an idea can withdraw it."}) from None
+        raise
+    return RedirectResponse(f"/ideas/{idea_id}?withdrawn=1", 303)
+
+
+@router.get("/conversations/new", response_class=HTMLResponse)
+async def new_conversation(request: Request, session: SignedIn) -> HTMLResponse:
+    return page(request, "conversation.html", form=story.conversation_form({}, date.today()), errors={})
+
+
+@router.post("/conversations/new", response_class=HTMLResponse)
+async def record_conversation(request: Request, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    conversation = story.conversation_form(form, date.today())
+    if not conversation.errors:
+        body = conversation.body()
+        try:
+            await handlers.ideas.record_conversation(session.access_token, body)
+            query = urlencode({"conversation_id": body["conversation_id"], "team": body["team"]})
+            return RedirectResponse(f"/conversations/recorded?{query}", 303)
+        except ApiRefused as refused:
+            if refused.status != 422:
+                raise
+            for item in refused.body.get("detail") or []:
+                name = "held_on" if str(item.get("field", "")).startswith("held_on") else str(item.get("field", "team"))
+                conversation.errors.setdefault(name if name in ("team", "held_on", "participants", "ideas_raised")
+                                               else "team", f"Check this answer: {item.get('message', item.get('rule'))}")
+    return page(request, "conversation.html", 400, form=conversation, errors=conversation.errors)
+
+
+@router.get("/conversations/recorded", response_class=HTMLResponse)
+async def conversation_recorded(request: Request, session: SignedIn, conversation_id: UUID, team: str = "") -> HTMLResponse:
+    raise_from = f"/ideas/new?{urlencode({'conversation_id': str(conversation_id), 'team': team[:200]})}"
+    return page(request, "recorded.html", team=team[:200], raise_from=raise_from)
+
+
+@router.get("/account/emails", response_class=HTMLResponse)
+async def emails(request: Request, session: SignedIn, handlers: Handlers, saved: str = "") -> HTMLResponse:
+    subscription = await handlers.notifications.subscription(session.access_token, session.subject)
+    return page(request, "emails.html", choices=story.EMAILS, chosen=story.chosen_emails(subscription),
+                saved=bool(saved))
+
+
+@router.post("/account/emails", response_class=HTMLResponse)
+async def choose_emails(request: Request, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    chosen = story.email_choices(request.state.email_types)
+    if chosen and not session.email:
+        return page(request, "problem.html", 400, title="We do not know your email address",
+                    message="Your work account has no email address, so we cannot send you emails.")
+    if chosen:
+        await handlers.notifications.subscribe(session.access_token, session.subject, {
+            "email": session.email, "display_name": (session.display_name or "")[:100] or None, "event_types": chosen})
+    else:
+        await handlers.notifications.unsubscribe(session.access_token, session.subject)
+    return RedirectResponse("/account/emails?saved=1", 303)
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

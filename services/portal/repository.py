@@ -53,3 +53,12 @@ async def submissions_since(conn, subject: str, since: datetime) -> int:
 
 async def record_submission(conn, subject: str, at: datetime) -> None:
     await conn.execute("INSERT INTO portal_submissions (subject, submitted_at) VALUES ($1, $2)", subject, at)
+
+
+async def visit(conn, subject: str, at: datetime) -> datetime | None:
+    """Records the person's visit; returns their previous one (None the first time)."""
+    return await conn.fetchval(
+        "WITH previous AS (SELECT visited_at FROM portal_visits WHERE subject = $1)"
+        " , saved AS (INSERT INTO portal_visits (subject, visited_at) VALUES ($1, $2)"
+        "   ON CONFLICT (subject) DO UPDATE SET visited_at = excluded.visited_at)"
+        " SELECT visited_at FROM previous", subject, at)

@@ -75,7 +75,10 @@ async def test_a_person_signs_in_and_raises_an_idea_in_a_browser(tmp_path, kafka
                 for text in ["x" * 201, "Too many forms.", "Merge them.", "Hours saved", "paperwork", "Ops", ""]:
                     await page.keyboard.type(text)
                     await page.keyboard.press("Tab")
-                await page.keyboard.press("Enter")  # the Send idea button has the focus
+                await page.keyboard.press("Enter")  # the Continue button has the focus
+                await page.wait_for_selector("h1:has-text('Has this been tried?')")
+                await page.focus("button:has-text('Send idea')")
+                await page.keyboard.press("Enter")
                 await page.wait_for_selector(".govuk-error-summary")
                 assert "Title must be 200 characters or fewer" in await page.inner_text(".govuk-error-summary")
                 assert await page.evaluate("document.activeElement.closest('.govuk-error-summary') !== null")
@@ -84,7 +87,11 @@ async def test_a_person_signs_in_and_raises_an_idea_in_a_browser(tmp_path, kafka
                 await page.focus("#campaign")
                 await page.keyboard.press("Tab")
                 await page.keyboard.press("Enter")
-                await page.wait_for_url(f"{portal.url}/ideas/**")
+                await page.wait_for_selector("h1:has-text('Has this been tried?')")
+                assert await serious_violations(page) == []
+                await page.focus("button:has-text('Send idea')")
+                await page.keyboard.press("Enter")
+                await page.wait_for_selector("#idea-title")
                 assert await page.inner_text("#idea-title") == title
                 assert await page.evaluate("window.__owned === undefined")
                 assert await serious_violations(page) == []
@@ -107,8 +114,9 @@ async def test_a_person_signs_in_and_raises_an_idea_in_a_browser(tmp_path, kafka
                 await plain.fill("#title", "Plain " + title)
                 await plain.fill("#problem", "Too many forms.")
                 await plain.fill("#proposal", "Merge them.")
+                await plain.click("button:has-text('Continue')")
                 await plain.click("button:has-text('Send idea')")
-                await plain.wait_for_url(f"{portal.url}/ideas/**")
+                await plain.wait_for_selector("#idea-title")
                 assert await plain.inner_text("#idea-title") == "Plain " + title
                 await nojs.close()
             finally:

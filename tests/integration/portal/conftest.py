@@ -6,7 +6,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from shared.events.topics import intake_topic, topic_name
 from tests.support.kafka import create_topics
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, reporting_process
 
 SECRET = "portal-test-pseudonym-secret"
 LOGIN_FORM = re.compile(r'<form[^>]*\bid="kc-form-login"[^>]*>', re.S)
@@ -30,6 +30,7 @@ class Portal:
     process: ServiceProcess
     ideas: ServiceProcess
     dsn: str
+    others: dict[str, ServiceProcess] = field(default_factory=dict)  # experiments, notifications, reporting
 
 
 # Where the portal sends the browser after the provider has signed the person out. The realm template
@@ -64,23 +65,47 @@ async def realm(keycloak, department):
 
 
 async def start_portal(tmp_path, kafka_bootstrap, new_database, department, realm, ideas_env: dict | None = None,
-                       **env) -> AsyncIterator[Portal]:
-    await create_topics(kafka_bootstrap, topic_name(department, "ideas"), intake_topic(department, "ideas"))
+                       services: tuple[str, ...] = (), **env) -> AsyncIterator[Portal]:
+    """The portal and the ideas service; `services` adds experiments, notifications and central reporting
+    (its consumer reading this department's topics only), each a process of its own."""
+    streams = ("ideas", "experiments", "outcomes")
+    await create_topics(kafka_bootstrap, *(topic_name(department, s) for s in streams),
+                        intake_topic(department, "ideas"))
     common = {"INNOVATION_DEPARTMENT": department, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
               "OIDC_ISSUER": realm.issuer, "INNOVATION_PSEUDONYM_SECRET": SECRET}
     ideas = ServiceProcess("ideas", log=tmp_path / "ideas.log", IDEAS_DATABASE_URL=await new_database("ideas"),
                            **{**common, **(ideas_env or {})})
+    others: dict[str, ServiceProcess] = {}
+    if "experiments" in services:
+        others["experiments"] = ServiceProcess(
+            "experiments", log=tmp_path / "experiments.log", EXPERIMENTS_DATABASE_URL=await new_database("experiments"),
+            EXPERIMENTS_OUTCOMES_PATTERN=rf"^innovation\.{re.escape(department)}\.outcomes\.v1$",
+            EXPERIMENTS_METADATA_MAX_AGE_MS="1000", **common)
+    if "notifications" in services:
+        others["notifications"] = ServiceProcess(
+            "notifications", log=tmp_path / "notifications.log",
+            NOTIFICATIONS_DATABASE_URL=await new_database("notifications"), **common)
+    if "reporting" in services:
+        others["reporting"] = reporting_process(
+            dsn=await new_database("reporting"), bootstrap=kafka_bootstrap, log=tmp_path / "reporting.log",
+            pattern=rf"^innovation\.{re.escape(department)}\.({'|'.join(streams)})\.v1$",
+            group_id=f"reporting-portal-{uuid.uuid4().hex[:8]}")
+    urls = {"experiments": "EXPERIMENTS_API_URL", "notifications": "NOTIFICATIONS_API_URL", "reporting": "REPORTING_URL"}
     dsn = await new_database("portal")
     portal = ServiceProcess("portal", log=tmp_path / "portal.log", PORTAL_DATABASE_URL=dsn, IDEAS_API_URL=ideas.url,
                             OIDC_CLIENT_ID=realm.portal_client_id, OIDC_CLIENT_SECRET=realm.portal_client_secret,
-                            **common, **env)
+                            # a service not started is unreachable (never someone's `make up` on the default port)
+                            **{variable: others[name].url if name in others else "http://127.0.0.1:9"
+                               for name, variable in urls.items()}, **common, **env)
+    started = []
     try:
-        await ideas.start()
-        await portal.start()
-        yield Portal(portal.url, department, realm, portal, ideas, dsn)
+        for process in (ideas, *others.values(), portal):
+            started.append(process)
+            await process.start()
+        yield Portal(portal.url, department, realm, portal, ideas, dsn, others)
     finally:
-        portal.stop()
-        ideas.stop()
+        for process in reversed(started):
+            process.stop()
 
 
 @pytest.fixture
@@ -142,8 +167,9 @@ def csrf_of(page: httpx.Response) -> str:
 
 
 def idea_form(**fields: str) -> dict[str, str]:
+    """The raise-an-idea form as sent from its second step ("has this been tried?": step=send)."""
     return {"title": "Fewer forms", "problem": "Too many forms.", "proposal": "Merge them.", "expected_benefits": "",
-            "themes": "", "team": "", "campaign": "", **fields}
+            "themes": "", "team": "", "campaign": "", "step": "send", **fields}
 
 
 def unique_title(prefix: str = "Idea") -> str:

@@ -37,7 +37,7 @@ async def test_an_idea_raised_through_the_form_is_the_signed_in_persons_and_its_
             "csrf_token": csrf_of(form), **idea_form(title=title, themes="paperwork, digital-services",
                                                      campaign="one-big-thing", team="Benefits ops")})
         assert sent.status_code == 303, sent.text
-        assert re.fullmatch(r"/ideas/[0-9a-f-]{36}", sent.headers["location"])
+        assert re.fullmatch(r"/ideas/[0-9a-f-]{36}\?raised=1", sent.headers["location"])
         page = await client.get(f"{portal.url}{sent.headers['location']}")
         assert page.status_code == 200
         assert "&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt;" in page.text

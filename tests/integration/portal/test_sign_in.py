@@ -110,7 +110,7 @@ async def test_an_expiring_access_token_is_refreshed_on_the_server(tmp_path, kaf
             await sign_in(client, portal)
             first = await fetchval(portal.dsn, "SELECT access_token FROM portal_sessions WHERE subject IS NOT NULL")
             home = await client.get(f"{portal.url}/")
-            assert "Signed in as" in home.text and "Newest ideas" in home.text  # the API took the new token
+            assert "Signed in as" in home.text and "Ideas you raised" in home.text  # the API took the new token
             second = await fetchval(portal.dsn, "SELECT access_token FROM portal_sessions WHERE subject IS NOT NULL")
             assert second != first
 

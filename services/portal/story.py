@@ -1,0 +1,178 @@
+"""Pure: what the pages make of the APIs' answers: the home page's "updated since your last visit", the search
+form's filters, an idea's story as a timeline, the team-conversation form, the email choices."""
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+STATUSES = ("submitted", "shortlisted", "backed", "declined", "withdrawn", "merged")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+WORDS = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime) or value is None:
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def updated_since(idea: dict[str, Any], last_visit: datetime | None) -> bool:
+    """Something happened to the idea after the person's last visit (not merely its being raised by them)."""
+    if last_visit is None:
+        return False
+    updated, submitted = _when(idea.get("updated_at")), _when(idea.get("submitted_at"))
+    return updated is not None and updated > last_visit and updated != submitted
+
+
+@dataclass
+class Search:
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def filters(self) -> dict[str, str]:
+        """The ideas API's query parameters (valid, non-empty values only)."""
+        return {name: value for name, value in self.values.items() if value and name not in self.errors}
+
+    @property
+    def active(self) -> bool:
+        return any(self.values[name] for name in ("status", "theme", "campaign", "q"))
+
+
+def search_form(params: dict[str, str]) -> Search:
+    values = {name: (params.get(name) or "").strip() for name in ("status", "theme", "campaign", "q", "cursor")}
+    search = Search(values)
+    if values["status"] and values["status"] not in STATUSES:
+        search.errors["status"] = "Choose a status from the list"
+    for name, label in (("theme", "Theme"), ("campaign", "Campaign")):
+        if values[name] and (len(values[name]) > 60 or not SLUG.match(values[name])):
+            search.errors[name] = f"{label} must be lower case letters, numbers and hyphens, like one-big-thing"
+    if values["q"] and (len(values["q"]) > 100 or not WORDS.match(values["q"])):
+        search.errors["q"] = "Words must be 100 characters or fewer"
+    return search
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    detail: str = ""
+    on: str = ""  # a date, when the API gives one
+
+
+def _day(value: Any) -> str:
+    when = _when(value) if not isinstance(value, date) else value
+    return when.strftime("%-d %B %Y") if when else ""
+
+
+def _money(value: float) -> str:
+    return f"£{value:,.0f}"
+
+
+def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None) -> list[Step]:
+    """The idea's story, oldest first: submitted, endorsed, reviewed, shortlisted, backed (or closed),
+    its experiment and its outcome."""
+    steps = [Step("Submitted", f"By {idea['team']}" if idea.get("team") else "", _day(idea.get("submitted_at")))]
+    if idea.get("endorsements"):
+        n = idea["endorsements"]
+        steps.append(Step(f"Endorsed {n} time{'s' if n != 1 else ''}", "People in the department who support it"))
+    if idea.get("reviews"):
+        n, scores = idea["reviews"], idea.get("scores")
+        detail = ("Average scores: " + ", ".join(f"{name.replace('_', ' ')} {value:g}" for name, value in scores.items())
+                  if scores else "")
+        steps.append(Step(f"Reviewed {n} time{'s' if n != 1 else ''}", detail))
+    if idea.get("shortlisted_by"):
+        steps.append(Step("Shortlisted", "Reviewers chose it to be considered for backing"))
+    backing = idea.get("backing")
+    if backing:
+        steps.append(Step("Backed", f"{_money(backing['budget_gbp'])}, {backing['staff_days']:g} staff days, "
+                                    f"{backing['timebox_weeks']} weeks to try it"))
+    closure, status = idea.get("closure") or {}, idea.get("status")
+    if status == "declined":
+        steps.append(Step("Declined", " – ".join(p for p in (closure.get("reason"), closure.get("note")) if p)))
+    elif status == "withdrawn":
+        steps.append(Step("Withdrawn", "Its submitter withdrew it", _day(idea.get("updated_at"))))
+    elif status == "merged":
+        steps.append(Step("Merged", f"Into an idea in {str(closure.get('into_department', '')).upper()}"))
+    if experiment:
+        state = experiment["status"]
+        detail = {"planning": f"Being planned, to run from {_day(experiment['starts_on'])} to {_day(experiment['ends_on'])}",
+                  "running": f"Running since {_day(experiment.get('started_on'))}, until {_day(experiment['ends_on'])}",
+                  "completed": f"Completed on {_day(experiment.get('completed_on'))}",
+                  "abandoned": f"Abandoned: {experiment.get('abandon_reason') or ''}"}.get(state, state)
+        if experiment.get("hypothesis"):
+            detail += f". Hypothesis: {experiment['hypothesis']}"
+        steps.append(Step("Experiment", detail))
+        outcome = experiment.get("outcome")
+        if outcome:
+            learnt = "; ".join(outcome.get("learnings") or [])
+            steps.append(Step(f"Outcome: {str(outcome['result']).replace('_', ' ')}",
+                              outcome.get("summary", "") + (f" Learnt: {learnt}" if learnt else "")))
+    return steps
+
+
+@dataclass
+class ConversationForm:
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        return {"conversation_id": str(uuid.uuid4()), "team": self.values["team"].strip(),
+                "held_on": self.held_on().isoformat(), "participants": int(self.values["participants"]),
+                "ideas_raised": int(self.values["ideas_raised"])}
+
+    def held_on(self) -> date:
+        v = self.values
+        return date(int(v["held_on-year"]), int(v["held_on-month"]), int(v["held_on-day"]))
+
+
+CONVERSATION_FIELDS = ("team", "held_on-day", "held_on-month", "held_on-year", "participants", "ideas_raised")
+
+
+def conversation_form(posted: dict[str, str], today: date) -> ConversationForm:
+    form = ConversationForm({name: posted.get(name, "").strip() for name in CONVERSATION_FIELDS})
+    v = form.values
+    if not v["team"]:
+        form.errors["team"] = "Enter the team's name"
+    elif len(v["team"]) > 200:
+        form.errors["team"] = "Team must be 200 characters or fewer"
+    parts = [v["held_on-day"], v["held_on-month"], v["held_on-year"]]
+    if not any(parts):
+        form.errors["held_on"] = "Enter the date of the conversation"
+    elif not all(p.isdigit() for p in parts):
+        form.errors["held_on"] = "Date of the conversation must be a real date, like 27 3 2026"
+    else:
+        try:
+            if form.held_on() > today:
+                form.errors["held_on"] = "Date of the conversation must be today or in the past"
+        except ValueError:
+            form.errors["held_on"] = "Date of the conversation must be a real date, like 27 3 2026"
+    for name, label, low, high in (("participants", "how many people took part", 1, 500),
+                                   ("ideas_raised", "how many ideas were raised", 0, 1000)):
+        if not v[name]:
+            form.errors[name] = f"Enter {label}"
+        elif not v[name].isdigit() or not low <= int(v[name]) <= high:
+            form.errors[name] = f"Enter {label} as a whole number from {low} to {high}"
+    return form
+
+
+# The emails a person can choose, in the notifications service's event types.
+EMAILS = (
+    ("idea.submitted.v1", "An idea is raised in the department"),
+    ("idea.endorsed.v1", "An idea is endorsed"),
+    ("idea.shortlisted.v1", "An idea is shortlisted"),
+    ("idea.backed.v1", "An idea is backed"),
+    ("experiment.started.v1", "An experiment starts"),
+    ("outcome.recorded.v1", "An experiment's outcome is recorded"),
+    ("outcome.adopted.v1", "Another team adopts an outcome"),
+)
+PREFIX = "uk.gov.innovation."
+
+
+def chosen_emails(subscription: dict[str, Any] | None) -> set[str]:
+    return {t.removeprefix(PREFIX) for t in (subscription or {}).get("event_types", [])}
+
+
+def email_choices(posted: list[str]) -> list[str]:
+    known = {name for name, _ in EMAILS}
+    return [name for name, _ in EMAILS if name in set(posted) & known]
