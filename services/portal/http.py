@@ -197,7 +197,7 @@ def _uuid(value: str | None) -> UUID | None:
 @router.get("/learnings", response_class=HTMLResponse)
 async def learnings(request: Request, session: SignedIn, handlers: Handlers, q: str = "") -> HTMLResponse:
     try:
-        found, reachable = await handlers.reporting.learnings(q.strip()[:200]), True
+        found, reachable = await handlers.reporting.learnings(story.any_of_words(q[:200])), True
     except (ApiUnavailable, ApiRefused):
         found, reachable = [], False
     return page(request, "learnings.html", q=q[:200], learnings=found, reachable=reachable)

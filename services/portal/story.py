@@ -53,6 +53,11 @@ def search_form(params: dict[str, str]) -> Search:
     return search
 
 
+def any_of_words(text: str) -> str:
+    """Reporting's web-search syntax for learnings that mention any word of an idea's title (ranked best first)."""
+    return " or ".join(re.findall(r"\w+", text)[:20])
+
+
 @dataclass(frozen=True)
 class Step:
     title: str

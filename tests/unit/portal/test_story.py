@@ -70,3 +70,8 @@ def test_only_known_emails_can_be_chosen_and_a_subscription_shows_as_short_types
         ["idea.submitted.v1", "idea.backed.v1"]
     assert story.chosen_emails({"event_types": ["uk.gov.innovation.idea.backed.v1"]}) == {"idea.backed.v1"}
     assert story.chosen_emails(None) == set()
+
+
+def test_learnings_about_an_idea_are_those_mentioning_any_word_of_its_title():
+    assert story.any_of_words("Print fewer <claim> letters!") == "Print or fewer or claim or letters"
+    assert story.any_of_words("") == ""

@@ -1,0 +1,157 @@
+"""Raising an idea with "has this been tried?" (similar ideas from central reporting, each linking to what was
+learnt), recording a team conversation and raising ideas linked to it, and choosing one's emails (the person's
+subscription in the notifications service, at their token's email address)."""
+
+import json
+import re
+import uuid
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+
+from shared.events import OutcomeRecorded, new_event
+from shared.events.topics import topic_name
+from tests.integration.portal.conftest import browser, csrf_of, idea_form, sign_in, start_portal, unique_title
+from tests.integration.portal.test_find_and_follow import Api
+from tests.integration.portal.test_raise_idea import claims_of
+from tests.support.kafka import publish, read_to_end
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+async def test_before_an_idea_is_sent_similar_ideas_from_central_reporting_are_shown_with_what_was_learnt(
+        tmp_path, kafka_bootstrap, new_database, department, realm, keycloak):
+    async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
+                                     services=("reporting",)):
+        api = Api(portal, keycloak)
+        marker = uuid.uuid4().hex[:8]
+        tried = await api.submit("contributor2", title=f"Print fewer claim letters {marker}")
+        learnt = f"Claimants read one short letter {marker}"
+        await publish(kafka_bootstrap, new_event(OutcomeRecorded(
+            outcome_id=uuid.uuid4(), experiment_id=uuid.uuid4(), idea_id=uuid.UUID(tried["idea_id"]),
+            result="succeeded", summary="Fewer calls.", learnings=(learnt,), recommendation="adopt_elsewhere"),
+            department=department, service="experiments"))
+        reporting = portal.others["reporting"].url
+
+        async def in_reporting():
+            async with httpx.AsyncClient(base_url=reporting) as client:
+                similar = (await client.get("/v1/ideas/similar", params={"q": tried["title"]})).json()["ideas"]
+                learnings = (await client.get("/v1/learnings", params={"q": marker})).json()["learnings"]
+            return similar and learnings
+
+        await eventually(in_reporting, what="the idea and its learning in central reporting")
+        title = f"Print fewer claim letters {marker} please"
+        async with browser() as client:
+            await sign_in(client, portal)
+            form = await client.get(f"{portal.url}/ideas/new")
+            check = await client.post(f"{portal.url}/ideas/new", data={**idea_form(title=title, step=""),
+                                                                         "csrf_token": csrf_of(form)})
+            assert check.status_code == 200 and "Has this been tried?" in check.text
+            similar = re.search(r'<ul class="govuk-list" id="similar">.*?</ul>', check.text, re.S).group()
+            assert tried["title"] in similar and department.upper() in similar
+            link = re.search(r'href="(/learnings\?q=[^"]+)"', similar).group(1)
+            learnings = await client.get(urljoin(portal.url, link.replace("&amp;", "&")))
+            assert learnings.status_code == 200 and learnt in learnings.text
+            assert (await api.call("contributor", "GET", "/v1/ideas?mine=true"))["items"] == []  # not sent yet
+
+            changed = await client.post(f"{portal.url}/ideas/new", data={
+                **idea_form(title=title, step="change"), "csrf_token": csrf_of(check)})
+            assert changed.status_code == 200 and "<h1 class=\"govuk-heading-xl\">Raise an idea</h1>" in changed.text
+            assert f'value="{title}"' in changed.text
+
+            sent = await client.post(f"{portal.url}/ideas/new", follow_redirects=False, data={
+                **idea_form(title=title), "csrf_token": csrf_of(check)})
+            assert sent.status_code == 303
+        [mine] = (await api.call("contributor", "GET", "/v1/ideas?mine=true"))["items"]
+        assert mine["title"] == title
+
+
+async def test_without_central_reporting_the_check_says_so_and_the_idea_can_still_be_sent(portal, keycloak):
+    async with browser() as client:
+        await sign_in(client, portal)
+        form = await client.get(f"{portal.url}/ideas/new")
+        check = await client.post(f"{portal.url}/ideas/new", data={**idea_form(step=""), "csrf_token": csrf_of(form)})
+        assert check.status_code == 200 and "We could not look at other departments" in check.text
+        sent = await client.post(f"{portal.url}/ideas/new", follow_redirects=False,
+                                 data={**idea_form(), "csrf_token": csrf_of(check)})
+        assert sent.status_code == 303
+
+
+async def test_a_team_conversation_is_recorded_and_the_ideas_raised_from_it_are_linked_to_it(
+        portal, keycloak, kafka_bootstrap):
+    api = Api(portal, keycloak)
+    async with browser() as client:
+        await sign_in(client, portal)
+        form = await client.get(f"{portal.url}/conversations/new")
+        assert 'class="govuk-date-input"' in form.text and "<legend" in form.text
+        csrf = csrf_of(form)
+        assert (await client.post(f"{portal.url}/conversations/new", data={"team": "Ops"})).status_code == 403
+        empty = await client.post(f"{portal.url}/conversations/new", data={"csrf_token": csrf})
+        assert empty.status_code == 400 and 'class="govuk-error-summary"' in empty.text
+        assert '<a href="#held_on-day">Enter the date of the conversation</a>' in empty.text
+        assert '<a href="#team">Enter the team' in empty.text
+
+        team = "<i>Benefit centre</i> " + unique_title("team")
+        recorded = await client.post(f"{portal.url}/conversations/new", data={
+            "csrf_token": csrf, "team": team, "held_on-day": "3", "held_on-month": "2", "held_on-year": "2026",
+            "participants": "14", "ideas_raised": "2"})
+        assert recorded.status_code == 200 and "Conversation recorded" in recorded.text
+        assert "&lt;i&gt;Benefit centre" in recorded.text and "<i>Benefit" not in recorded.text
+        conversation_id = re.search(r"conversation_id=([0-9a-f-]{36})", str(recorded.url)).group(1)
+
+        raise_from = re.search(r'href="([^"]+)"[^>]*id="raise-from"', recorded.text).group(1).replace("&amp;", "&")
+        new = await client.get(urljoin(portal.url, raise_from))
+        assert f'name="conversation_id" value="{conversation_id}"' in new.text
+        assert "This idea will be linked to your team conversation" in new.text
+        sent = await client.post(f"{portal.url}/ideas/new", data={
+            **idea_form(title=unique_title("From talk"), team=team), "conversation_id": conversation_id,
+            "csrf_token": csrf_of(new)})
+        assert sent.status_code == 200 and "Raise another idea from it" in sent.text
+
+    [idea] = (await api.call("contributor", "GET", "/v1/ideas?mine=true"))["items"]
+    assert idea["conversation_id"] == conversation_id and idea["team"] == team
+
+    async def conversation_event():
+        for record in await read_to_end(kafka_bootstrap, topic_name(portal.department, "ideas")):
+            headers = dict(record.headers)
+            if headers.get("ce_type") == b"uk.gov.innovation.conversation.recorded.v1":
+                return json.loads(record.value)
+        return None
+
+    data = await eventually(conversation_event, what="conversation.recorded on the ideas topic")
+    assert data["conversation_id"] == conversation_id and data["team"] == team
+    assert data["participants"] == 14 and data["ideas_raised"] == 2 and data["held_on"] == "2026-02-03"
+
+
+async def test_a_person_chooses_their_emails_in_the_notifications_service_at_their_accounts_address(
+        tmp_path, kafka_bootstrap, new_database, department, realm, keycloak):
+    async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
+                                     services=("notifications",)):
+        token = await keycloak.token(department, "contributor")
+        claims = claims_of(token)
+        notifications = portal.others["notifications"].url
+
+        async def subscription() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=notifications) as api:
+                return await api.get(f"/v1/subscriptions/{claims['sub']}", headers={"Authorization": f"Bearer {token}"})
+
+        async with browser() as client:
+            await sign_in(client, portal)
+            page = await client.get(f"{portal.url}/account/emails")
+            assert page.status_code == 200 and " checked" not in page.text and claims["email"] in page.text
+            assert (await client.post(f"{portal.url}/account/emails",
+                                      data={"event_types": "idea.backed.v1"})).status_code == 403
+            saved = await client.post(f"{portal.url}/account/emails", data={
+                "csrf_token": csrf_of(page), "event_types": ["idea.backed.v1", "outcome.adopted.v1", "made.up.v1"]})
+            assert saved.status_code == 200 and "Your email choices have been saved" in saved.text
+            assert saved.text.count(" checked") == 2
+
+            stored = (await subscription()).json()
+            assert stored["email"] == claims["email"]
+            assert stored["event_types"] == ["uk.gov.innovation.idea.backed.v1", "uk.gov.innovation.outcome.adopted.v1"]
+
+            none = await client.post(f"{portal.url}/account/emails", data={"csrf_token": csrf_of(saved)})
+            assert none.status_code == 200 and " checked" not in none.text
+        assert (await subscription()).status_code == 404
