@@ -5,12 +5,17 @@ pages at 320 CSS pixels without horizontal scrolling, and signing out."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Page, async_playwright
 
 from tests.integration.portal.conftest import register_post_logout_uri, start_portal
+from tests.integration.portal.test_find_and_follow import Api
+from tests.support.waiting import eventually
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -121,3 +126,149 @@ async def test_a_person_signs_in_and_raises_an_idea_in_a_browser(tmp_path, kafka
                 await nojs.close()
             finally:
                 await browser.close()
+
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs/images"
+
+
+async def shown(page: Page, screenshot: str | None = None, at: str | None = None) -> None:
+    """Every page of a journey: no serious or critical axe-core violation, and it reflows at 320 CSS pixels;
+    the journey's one screenshot for docs/portal.md."""
+    assert await serious_violations(page) == [], page.url
+    assert await fits_320(page), page.url
+    if screenshot:
+        IMAGES.mkdir(exist_ok=True)
+        if at:
+            await page.locator(at).scroll_into_view_if_needed()
+        await page.screenshot(path=str(IMAGES / f"portal-{screenshot}.png"))
+
+
+async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootstrap, new_database, department, keycloak):
+    realm = await keycloak.realm(department)
+    await register_post_logout_uri(keycloak, realm)
+    marker = uuid.uuid4().hex[:6]
+    async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
+                                     services=("experiments", "notifications", "reporting")):
+        api = Api(portal, keycloak)
+        theirs = await api.submit("contributor2", title=f"Shorter claim letters {marker}", themes=["paperwork"],
+                                  problem="Claimants phone us because the letters are long.", proposal="One page.")
+        reporting = portal.others["reporting"].url
+
+        async def reported() -> bool:
+            async with httpx.AsyncClient(base_url=reporting) as client:
+                answer = await client.get("/v1/ideas/similar", params={"q": theirs["title"]})
+            return bool(answer.json()["ideas"])
+
+        await eventually(reported, what="the colleague's idea in central reporting")
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = await (await browser.new_context(viewport={"width": 960, "height": 720})).new_page()
+                await page.goto(f"{portal.url}/auth/sign-in")
+                username, password = realm.users["contributor"]
+                await page.fill("#username", username)
+                await page.fill("#password", password)
+                await page.click("#kc-login")
+                await page.wait_for_url(f"{portal.url}/")
+
+                # 5. A team conversation, and an idea raised from it (4. after "has this been tried?")
+                await shown(page)
+                await page.click("a:has-text('Record a team conversation')")
+                await page.wait_for_selector("h1:has-text('Record a team conversation')")
+                await shown(page)
+                await page.fill("#team", "Benefit centre, Wolverhampton")
+                await page.fill("#held_on-day", "3")
+                await page.fill("#held_on-month", "2")
+                await page.fill("#held_on-year", "2026")
+                await page.fill("#participants", "14")
+                await page.fill("#ideas_raised", "1")
+                await shown(page, "conversation")
+                await page.click("button:has-text('Record the conversation')")
+                await page.wait_for_selector("h1:has-text('Conversation recorded')")
+                await shown(page)
+                await page.click("#raise-from")
+                await page.wait_for_selector("#from-conversation")
+                await shown(page)
+                await page.fill("#title", f"Shorter letters to claimants {marker}")
+                await page.fill("#problem", "Long letters make people phone us.")
+                await page.fill("#proposal", "Send one page with a link to the rest.")
+                await page.click("button:has-text('Continue')")
+                await page.wait_for_selector("h1:has-text('Has this been tried?')")
+                assert theirs["title"] in await page.inner_text("#similar")
+                await shown(page, "has-this-been-tried")
+                learnt = await page.context.new_page()  # the check page is a POST's answer, not kept to go back to
+                await learnt.goto(portal.url + await page.get_attribute("#similar a:has-text('What was learnt')", "href"))
+                await learnt.wait_for_selector("h1:has-text('What was learnt')")
+                await shown(learnt)
+                await learnt.close()
+                await page.click("button:has-text('Send idea')")
+                await page.wait_for_selector("#idea-title")
+                await shown(page)
+                mine_id = page.url.split("/ideas/")[1].split("?")[0]
+
+                # 2. Find a colleague's idea, endorse it; its story once backed
+                await page.click("nav a:has-text('Find ideas')")
+                await page.wait_for_selector("h1:has-text('Find ideas')")
+                await shown(page)
+                await page.fill("#q", marker)
+                await page.select_option("#status", "submitted")
+                await page.click("button:has-text('Apply filters')")
+                await page.wait_for_selector("#results table")
+                await shown(page, "find-ideas")
+                await page.click(f"a[href='/ideas/{theirs['idea_id']}']")
+                await page.wait_for_selector("#timeline")
+                await page.click("button:has-text('Endorse this idea')")
+                await page.wait_for_selector("text=You have endorsed this idea")
+                await shown(page)
+                scores = {"impact": 4, "feasibility": 5, "value_for_money": 4, "alignment": 4}
+                await api.call("reviewer", "POST", f"/v1/ideas/{theirs['idea_id']}/reviews", {"scores": scores})
+                await api.call("reviewer", "POST", f"/v1/ideas/{theirs['idea_id']}/shortlist")
+                await api.call("reviewer", "POST", f"/v1/ideas/{theirs['idea_id']}/back",
+                               {"budget_gbp": 8000, "staff_days": 10, "timebox_weeks": 8})
+
+                async def experiment_shown() -> bool:
+                    await page.goto(f"{portal.url}/ideas/{theirs['idea_id']}")
+                    return "Experiment" in await page.inner_text("#timeline")
+
+                await eventually(experiment_shown, what="the experiment in the idea's story")
+                await shown(page, "idea-story", at="#timeline")
+
+                # 1. Home: my idea (changed since my last visit) and the one I endorsed
+                await page.goto(f"{portal.url}/")
+                await api.call("contributor2", "POST", f"/v1/ideas/{mine_id}/endorsements")
+                await page.reload()
+                assert "Updated" in await page.inner_text("#mine")
+                assert theirs["title"] in await page.inner_text("#endorsed")
+                await shown(page, "home")
+
+                # 3. Withdraw my own idea
+                await page.goto(f"{portal.url}/ideas/{mine_id}")
+                await page.click("#withdraw")
+                await page.wait_for_selector("h1:has-text('Are you sure')")
+                await shown(page, "withdraw")
+                await page.click("button:has-text('Yes, withdraw my idea')")
+                await page.wait_for_selector("text=Your idea has been withdrawn")
+                await shown(page)
+
+                # 6. Emails
+                await page.click("nav a:has-text('Emails')")
+                await page.wait_for_selector("h1:has-text('Choose your emails')")
+                await shown(page)
+                await page.check("label:has-text('An idea is backed')")
+                await page.check("label:has-text('Another team adopts an outcome')")
+                await page.click("button:has-text('Save')")
+                await page.wait_for_selector("text=Your email choices have been saved")
+                await shown(page, "emails")
+            finally:
+                await browser.close()
+
+        # the results, through the APIs
+        mine = await api.call("contributor", "GET", f"/v1/ideas/{mine_id}")
+        assert mine["status"] == "withdrawn" and mine["conversation_id"] and mine["team"] == "Benefit centre, Wolverhampton"
+        assert (await api.call("reviewer", "GET", f"/v1/ideas/{theirs['idea_id']}"))["endorsements"] == 1
+        token = await keycloak.token(department, "contributor")
+        subject = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==="))["sub"]
+        async with httpx.AsyncClient(base_url=portal.others["notifications"].url) as client:
+            subscription = (await client.get(f"/v1/subscriptions/{subject}",
+                                             headers={"Authorization": f"Bearer {token}"})).json()
+        assert subscription["event_types"] == ["uk.gov.innovation.idea.backed.v1", "uk.gov.innovation.outcome.adopted.v1"]
