@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -128,22 +129,26 @@ async def test_a_person_signs_in_and_raises_an_idea_in_a_browser(tmp_path, kafka
                 await browser.close()
 
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs/images"
+# The journeys' screenshots go to the test's own directory, or, to refresh docs/portal.md's, to
+# PORTAL_SCREENSHOTS=docs/images (so that a test run leaves the committed images alone).
+IMAGES: Path | None = None
 
 
 async def shown(page: Page, screenshot: str | None = None, at: str | None = None) -> None:
     """Every page of a journey: no serious or critical axe-core violation, and it reflows at 320 CSS pixels;
-    the journey's one screenshot for docs/portal.md."""
+    the journey's one screenshot (PNG) taken."""
     assert await serious_violations(page) == [], page.url
     assert await fits_320(page), page.url
     if screenshot:
-        IMAGES.mkdir(exist_ok=True)
+        IMAGES.mkdir(parents=True, exist_ok=True)
         if at:
             await page.locator(at).scroll_into_view_if_needed()
         await page.screenshot(path=str(IMAGES / f"portal-{screenshot}.png"))
 
 
-async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootstrap, new_database, department, keycloak):
+async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootstrap, new_database, department, keycloak,
+                                                          monkeypatch):
+    monkeypatch.setitem(globals(), "IMAGES", Path(os.environ.get("PORTAL_SCREENSHOTS") or tmp_path / "images"))
     realm = await keycloak.realm(department)
     await register_post_logout_uri(keycloak, realm)
     marker = uuid.uuid4().hex[:6]
