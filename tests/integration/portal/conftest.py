@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from urllib.parse import urlsplit
 
 from shared.events.topics import intake_topic, topic_name
 from tests.support.kafka import create_topics
