@@ -88,6 +88,7 @@ for dept in $DEPARTMENTS; do
   done
   port=$((PORT_BASE + offset + 4))  # the department's web portal, over its three APIs
   start_process "portal-$dept" "$port" env INNOVATION_DEPARTMENT="$dept" HTTP_PORT="$port" \
+    INNOVATION_PSEUDONYM_SECRET="${INNOVATION_PSEUDONYM_SECRET:-demo-secret-$dept}" \
     PORTAL_PUBLIC_URL="http://127.0.0.1:$port" OIDC_ISSUER="$KEYCLOAK_URL/realms/$dept" \
     OIDC_CLIENT_ID=portal OIDC_CLIENT_SECRET=portal-dev-secret \
     IDEAS_API_URL="http://127.0.0.1:$((PORT_BASE + offset + 1))" \

@@ -13,6 +13,8 @@ the experiment starts.
 from __future__ import annotations
 
 import uuid
+
+from shared.events.experiments import experiment_id_for  # noqa: F401 (re-exported)
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -40,7 +42,6 @@ OPEN: tuple[Status, ...] = ("planning", "running")
 MAX_LEARNINGS = 20
 MAX_MEASUREMENTS = 1000
 # Every experiment's id is derived from its idea: one backed idea, one experiment.
-_EXPERIMENT_NAMESPACE = uuid.UUID("6f1d8a62-3c0e-4f5b-9a57-4f0a3d2c1e90")
 
 
 class InvalidTransition(Conflict):
@@ -56,10 +57,6 @@ class InvalidInput(Invalid):
 
     def __init__(self, field: str, rule: str) -> None:
         super().__init__("validation failed", field=field, rule=rule)
-
-
-def experiment_id_for(department: str, idea_id: uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(_EXPERIMENT_NAMESPACE, f"{department}/{idea_id}")
 
 
 @dataclass(frozen=True)

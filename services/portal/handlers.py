@@ -13,7 +13,7 @@ from services.portal import repository
 from services.portal.clients import ApiUnavailable, ExperimentsApi, IdeasApi, NotificationsApi, ReportingApi
 from services.portal.config import PortalSettings
 from services.portal.oidc import Provider, SignInFailed
-from services.experiments.domain import experiment_id_for
+from shared.events.experiments import experiment_id_for
 from shared.events.pseudonym import pseudonymise
 
 SIGN_IN_SECONDS = 600  # how long a sign-in may take at the provider

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+import uuid
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -89,3 +90,11 @@ EXPERIMENTS_EVENTS: tuple[type[EventData], ...] = (
     ExperimentCompleted,
     ExperimentAbandoned,
 )
+
+
+_EXPERIMENT_NAMESPACE = uuid.UUID("6f1d8a62-3c0e-4f5b-9a57-4f0a3d2c1e90")
+
+
+def experiment_id_for(department: str, idea_id: uuid.UUID) -> uuid.UUID:
+    """The experiment a backed idea opens: derived, so every reader (the portal too) finds it by the idea."""
+    return uuid.uuid5(_EXPERIMENT_NAMESPACE, f"{department}/{idea_id}")
