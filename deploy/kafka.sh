@@ -123,10 +123,7 @@ start() {
 
 stop() { stop_pid kafka 30; say "kafka: stopped"; }
 
-status() {
-  local pid; pid=$(read_pid kafka)
-  if pid_alive "$pid"; then echo "kafka: running (pid $pid) at $BOOTSTRAP"; else echo "kafka: not running"; return 1; fi
-}
+status() { server_status kafka "$BOOTSTRAP"; }
 
 case "${1:-start}" in
   fetch) fetch ;;

@@ -114,10 +114,7 @@ stop() {
   say "keycloak: stopped"
 }
 
-status() {
-  local pid; pid=$(read_pid keycloak)
-  if pid_alive "$pid"; then echo "keycloak: running (pid $pid) at $URL"; else echo "keycloak: not running"; return 1; fi
-}
+status() { server_status keycloak "$URL"; }
 
 case "${1:-start}" in
   fetch) fetch ;;

@@ -24,6 +24,12 @@ port_owner() {
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
+# server_status <name> <address>: whether the server whose pid file is <name> runs (exit 1 if not).
+server_status() {
+  local pid; pid=$(read_pid "$1")
+  if pid_alive "$pid"; then echo "$1: running (pid $pid) at $2"; else echo "$1: not running"; return 1; fi
+}
+
 read_pid() { [ -f "$PID_DIR/$1.pid" ] && cat "$PID_DIR/$1.pid" || true; }
 
 # Stop the process recorded under $1: SIGTERM, wait up to $2 seconds, then SIGKILL.

@@ -28,6 +28,15 @@ class Api:
     async def close(self) -> None:
         await self.client.aclose()
 
+    async def _found(self, path: str, token: str | None) -> Any:
+        """GET `path`: its body, or None where the API answers 404."""
+        try:
+            return await self._call("GET", path, token)
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return None
+            raise
+
     async def _call(self, method: str, path: str, token: str | None, **options: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
@@ -78,24 +87,14 @@ class ExperimentsApi(Api):
     name = "experiments API"
 
     async def experiment(self, token: str, experiment_id: UUID) -> dict[str, Any] | None:
-        try:
-            return await self._call("GET", f"/v1/experiments/{experiment_id}", token)
-        except ApiRefused as refused:
-            if refused.status == 404:
-                return None
-            raise
+        return await self._found(f"/v1/experiments/{experiment_id}", token)
 
 
 class NotificationsApi(Api):
     name = "notifications API"
 
     async def subscription(self, token: str, person_ref: str) -> dict[str, Any] | None:
-        try:
-            return await self._call("GET", f"/v1/subscriptions/{person_ref}", token)
-        except ApiRefused as refused:
-            if refused.status == 404:
-                return None
-            raise
+        return await self._found(f"/v1/subscriptions/{person_ref}", token)
 
     async def subscribe(self, token: str, person_ref: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("PUT", f"/v1/subscriptions/{person_ref}", token, json=body)
