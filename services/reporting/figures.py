@@ -9,6 +9,7 @@ DEFINITIONS (`python -m services.reporting metrics-doc`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections import defaultdict
 from typing import Any
@@ -292,10 +293,50 @@ async def search_learnings(conn: asyncpg.Connection, q: str, limit: int) -> list
     return [dict(r) for r in rows]
 
 
+RECOMMENDATIONS = ("scale", "adopt_elsewhere", "iterate", "stop")
+
+# An outcome as the library shows it: the idea's title and themes, the result, recommendation and benefits,
+# its learnings in order and the departments that adopted it. Newest first; `arrival` is the cursor.
+_LIBRARY = """
+SELECT o.arrival, o.department, o.outcome_id, o.experiment_id, o.idea_id, i.title, coalesce(i.themes, '{}') AS themes,
+       o.result, o.recommendation, o.recorded_at,
+       jsonb_strip_nulls(jsonb_build_object(
+           'cash_savings_gbp_per_year', o.cash_savings_gbp_per_year, 'hours_saved_per_year', o.hours_saved_per_year,
+           'people_affected', o.people_affected))::text AS benefits,
+       ARRAY(SELECT l.learning FROM learnings l WHERE l.department = o.department AND l.outcome_id = o.outcome_id
+             ORDER BY l.position) AS learnings,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('department', a.adopting_department, 'adopted_at', a.adopted_at)
+                                  ORDER BY a.adopted_at, a.adopting_department)
+                 FROM adoptions a WHERE a.origin_department = o.department AND a.origin_outcome_id = o.outcome_id),
+                '[]')::text AS adopted_by
+FROM outcomes o LEFT JOIN ideas i ON i.department = o.department AND i.idea_id = o.idea_id
+WHERE ($1::text IS NULL OR o.department = $1) AND ($2::uuid IS NULL OR o.outcome_id = $2)
+  AND ($3::uuid IS NULL OR o.idea_id = $3) AND ($4::text IS NULL OR $4 = ANY(i.themes))
+  AND ($5::text IS NULL OR o.result = $5) AND ($6::text IS NULL OR o.recommendation = $6)
+  AND ($7::text = '' OR to_tsvector('english', coalesce(i.title, '')) @@ websearch_to_tsquery('english', $7)
+       OR EXISTS (SELECT FROM learnings l WHERE l.department = o.department AND l.outcome_id = o.outcome_id
+                  AND l.search @@ websearch_to_tsquery('english', $7)))
+  AND ($8::bigint IS NULL OR o.arrival < $8)
+ORDER BY o.arrival DESC LIMIT $9"""
+
+
+async def outcomes(conn: asyncpg.Connection, *, department: str | None = None, outcome_id: Any = None,
+                   idea_id: Any = None, theme: str | None = None, result: str | None = None,
+                   recommendation: str | None = None, q: str = "", before: int | None = None,
+                   limit: int = 20) -> list[dict[str, Any]]:
+    """Recorded outcomes, newest first, after the filters; each row keeps its `arrival` for paging."""
+    rows = await conn.fetch(_LIBRARY, department, outcome_id, idea_id, theme, result, recommendation, q, before,
+                            limit)
+    return [dict(r) | {"benefits": json.loads(r["benefits"]), "adopted_by": json.loads(r["adopted_by"])}
+            for r in rows]
+
+
 async def similar_ideas(conn: asyncpg.Connection, q: str, limit: int, exclude_department: str | None) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         """SELECT department, idea_id, title, status, themes,
-                  greatest(similarity(title, $1), ts_rank(title_search, plainto_tsquery('english', $1))) AS score
+                  greatest(similarity(title, $1), ts_rank(title_search, plainto_tsquery('english', $1))) AS score,
+                  (SELECT o.outcome_id FROM outcomes o WHERE o.department = ideas.department
+                   AND o.idea_id = ideas.idea_id ORDER BY o.recorded_at DESC LIMIT 1) AS outcome_id
            FROM ideas
            WHERE title IS NOT NULL AND ($3::text IS NULL OR department <> $3)
              AND (title % $1 OR title_search @@ plainto_tsquery('english', $1))

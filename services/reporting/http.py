@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime
-from typing import Annotated, Any
+from operator import itemgetter
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -14,6 +16,7 @@ from services.reporting import figures
 from services.reporting.reads import read_figures, reader, reading, summary_of
 from shared.events.topics import DEPARTMENT_PATTERN
 from shared.http import ApiError
+from shared.paging import Cursor, Page, page, position_of
 
 router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(reader)])
 
@@ -93,6 +96,52 @@ async def similar(
 ) -> dict[str, Any]:
     async with reading(request) as conn:
         return {"q": q, "ideas": await figures.similar_ideas(conn, q.strip(), limit, exclude_department)}
+
+
+class OutcomesPage(Page[dict[str, Any]]):
+    pass
+
+
+Theme = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", description="Only this theme")]
+
+
+@router.get("/outcomes", summary="The outcomes library: every department's recorded outcomes",
+            description="Outcomes recorded in any department, newest first, filtered by department, idea, theme, "
+                        "result and recommendation and searched by words in the idea's title and the learnings "
+                        "(web search syntax). Each gives the idea's title and themes, the result, recommendation, "
+                        "benefits, learnings and the departments that adopted it. No summary or names: those stay "
+                        "in the department.")
+async def outcomes(
+    request: Request,
+    department: DepartmentFilter = None,
+    idea_id: Annotated[UUID | None, Query(description="Only the outcomes of this idea")] = None,
+    theme: Theme = None,
+    result: Annotated[Literal[figures.RESULTS] | None, Query()] = None,
+    recommendation: Annotated[Literal[figures.RECOMMENDATIONS] | None, Query()] = None,
+    q: Search = "",
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> OutcomesPage:
+    async with reading(request) as conn:
+        rows = await figures.outcomes(conn, department=department, idea_id=idea_id, theme=theme, result=result,
+                                      recommendation=recommendation, q=q.strip(), before=position_of(cursor),
+                                      limit=limit + 1)
+    rows, next_cursor = page(rows, limit, itemgetter("arrival"))
+    return OutcomesPage(items=[_outcome(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/outcomes/{department}/{outcome_id}", summary="One recorded outcome",
+            description="As in the outcomes library; 404 when reporting has not seen it.")
+async def outcome(request: Request, department: Department, outcome_id: UUID) -> dict[str, Any]:
+    async with reading(request) as conn:
+        rows = await figures.outcomes(conn, department=department, outcome_id=outcome_id)
+    if not rows:
+        raise ApiError(404, "no such outcome", [{"field": "outcome_id", "rule": "an outcome recorded in the department"}])
+    return _outcome(rows[0])
+
+
+def _outcome(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name != "arrival"}
 
 
 def flatten(prefix: str, value: Any, into: dict[str, Any]) -> None:

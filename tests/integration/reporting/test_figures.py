@@ -101,7 +101,7 @@ async def test_three_departments_redelivery_and_rebuild(kafka_bootstrap, new_dat
         assert all(l["learning"] == "Claimants prefer one short form" for l in found)
         similar = (await service.get("/v1/ideas/similar", q="paper forms for claimants"))["ideas"]
         assert {i["department"] for i in similar} == {d1, d2, d3}
-        assert all(set(i) == {"department", "idea_id", "title", "status", "themes", "score"} for i in similar)
+        assert all(set(i) == {"department", "idea_id", "title", "status", "themes", "score", "outcome_id"} for i in similar)
         assert (await service.client.get("/v1/departments/tnever-seen")).status_code == 404
 
         # The same events delivered again: nothing changes.
