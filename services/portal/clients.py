@@ -115,5 +115,11 @@ class ReportingApi(Api):
     async def similar(self, q: str, limit: int = 5) -> list[dict[str, Any]]:
         return (await self._call("GET", "/v1/ideas/similar", None, params={"q": q[:200], "limit": limit}))["ideas"]
 
-    async def learnings(self, q: str, limit: int = 20) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/v1/learnings", None, params={"q": q[:200], "limit": limit}))["learnings"]
+    async def outcomes(self, limit: int = 20, **filters: Any) -> dict[str, Any]:
+        """The outcomes library: {"items", "next_cursor"}; filters: department, idea_id, theme, result,
+        recommendation, q, cursor."""
+        params = {name: str(value) for name, value in filters.items() if value}
+        return await self._call("GET", "/v1/outcomes", None, params={**params, "limit": limit})
+
+    async def outcome(self, department: str, outcome_id: UUID) -> dict[str, Any] | None:
+        return await self._found(f"/v1/outcomes/{department}/{outcome_id}", None)

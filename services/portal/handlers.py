@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from services.portal import repository
-from services.portal.clients import ApiUnavailable, ExperimentsApi, IdeasApi, NotificationsApi, ReportingApi
+from services.portal.clients import ApiRefused, ApiUnavailable, ExperimentsApi, IdeasApi, NotificationsApi, ReportingApi
 from services.portal.config import PortalSettings
 from services.portal.oidc import Provider, SignInFailed
 from shared.events.experiments import experiment_id_for
@@ -175,6 +175,17 @@ class PortalHandlers:
                 session.access_token, experiment_id_for(self.settings.department, idea["idea_id"]))
         except ApiUnavailable:
             return None
+
+    async def outcomes_of(self, idea: dict[str, Any], experiment: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The idea's outcomes as central reporting knows them (with the departments that adopted each), once
+        its experiment has one; none while reporting cannot be reached (the rest of the story still shows)."""
+        if not (experiment or {}).get("outcome"):
+            return []
+        try:
+            found = await self.reporting.outcomes(department=self.settings.department, idea_id=idea["idea_id"])
+        except (ApiUnavailable, ApiRefused):
+            return []
+        return found["items"]
 
     async def close(self) -> None:
         for api in (self.ideas, self.experiments, self.notifications, self.reporting):

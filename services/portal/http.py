@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -31,6 +32,9 @@ MAX_FORM_BYTES = 32 * 1024
 templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                         autoescape=select_autoescape(default=True, default_for_string=True),
                         trim_blocks=True, lstrip_blocks=True)
+
+templates.globals.update(result_labels=story.RESULTS, recommendation_labels=story.RECOMMENDATIONS)
+templates.filters["day"] = story.long_day
 
 router = APIRouter(include_in_schema=False)
 
@@ -177,12 +181,15 @@ async def raise_idea(request: Request, session: SignedIn, form: Posted, handlers
                 raise
             refused_fields(idea, refused.body.get("detail") or [])
     if not idea.errors and form.get("step") != "change":
+        title = idea.values["title"].strip()
         try:
-            similar, reachable = await handlers.reporting.similar(idea.values["title"].strip()), True
+            similar = await handlers.reporting.similar(title)
+            tried = await handlers.reporting.outcomes(q=story.any_of_words(title), limit=5)
+            reachable = True
         except (ApiUnavailable, ApiRefused):
-            similar, reachable = [], False
-        return page(request, "check.html", form=idea, labels=LABELS, similar=similar, reachable=reachable,
-                    conversation_id=conversation_id)
+            similar, tried, reachable = [], {"items": []}, False
+        return page(request, "check.html", form=idea, labels=LABELS, similar=similar, outcomes=tried["items"],
+                    reachable=reachable, conversation_id=conversation_id)
     return page(request, "raise.html", 400 if idea.errors else 200, form=idea, labels=LABELS,
                 conversation_id=conversation_id)
 
@@ -194,21 +201,45 @@ def _uuid(value: str | None) -> UUID | None:
         return None
 
 
-@router.get("/learnings", response_class=HTMLResponse)
-async def learnings(request: Request, session: SignedIn, handlers: Handlers, q: str = "") -> HTMLResponse:
-    try:
-        found, reachable = await handlers.reporting.learnings(story.any_of_words(q[:200])), True
-    except (ApiUnavailable, ApiRefused):
-        found, reachable = [], False
-    return page(request, "learnings.html", q=q[:200], learnings=found, reachable=reachable)
+@router.get("/outcomes", response_class=HTMLResponse)
+async def outcomes_library(request: Request, session: SignedIn, handlers: Handlers) -> HTMLResponse:
+    """Every department's recorded outcomes (central reporting), by theme, result, recommendation and words."""
+    search = story.library_form(dict(request.query_params))
+    found, reachable = {"items": [], "next_cursor": None}, True
+    if not search.errors:
+        try:
+            found = await handlers.reporting.outcomes(**search.filters())
+        except ApiUnavailable:
+            reachable = False
+        except ApiRefused as refused:
+            if refused.status != 422:
+                raise
+            search.errors["q"] = "Those filters could not be used: check them and try again"
+    filters = {k: v for k, v in search.values.items() if v and k != "cursor"}
+    return page(request, "outcomes.html", 400 if search.errors else 200, search=search, errors=search.errors,
+                outcomes=found["items"], reachable=reachable,
+                next_page=f"/outcomes?{urlencode({**filters, 'cursor': found['next_cursor']})}" if found["next_cursor"] else None)
+
+
+@router.get("/outcomes/{department}/{outcome_id}", response_class=HTMLResponse)
+async def show_outcome(request: Request, department: str, outcome_id: UUID, session: SignedIn,
+                       handlers: Handlers) -> HTMLResponse:
+    if not story.SLUG.match(department) or len(department) > 20:
+        raise ApiRefused(404, {"error": "There is no such outcome."})
+    outcome = await handlers.reporting.outcome(department, outcome_id)
+    if outcome is None:
+        raise ApiRefused(404, {"error": "There is no such outcome, or central reporting has not seen it yet."})
+    return page(request, "outcome.html", outcome=outcome)
 
 
 async def _idea_page(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID, status: int = 200,
                      **context: Any) -> HTMLResponse:
     idea = await handlers.ideas.idea(session.access_token, idea_id)
     experiment = await handlers.experiment_of(session, idea)
+    outcomes = await handlers.outcomes_of(idea, experiment)
     mine = handlers.is_submitter(session, idea)
-    return page(request, "idea.html", status, idea=idea, steps=story.timeline(idea, experiment), mine=mine,
+    return page(request, "idea.html", status, idea=idea, steps=story.timeline(idea, experiment, outcomes),
+                outcomes=outcomes, mine=mine,
                 can_withdraw=mine and idea["status"] in ("submitted", "shortlisted"), **context)
 
 
@@ -344,6 +375,12 @@ def install(app: FastAPI, provider_url: str) -> None:
         limit = runtime_of(request).settings.ideas_per_minute
         return page(request, "problem.html", 429, title="You have raised a lot of ideas in the last minute",
                     message=f"You can raise up to {limit} ideas a minute. Wait a minute, then try again.")
+
+    @app.exception_handler(RequestValidationError)
+    async def _no_such_page(request: Request, exc: RequestValidationError) -> Response:
+        # A malformed address (an id that is not one): a page, not the APIs' JSON.
+        return page(request, "problem.html", 404, title="Page not found",
+                    message="If you typed the web address, check it is correct.")
 
     @app.exception_handler(SignInFailed)
     async def _sign_in_failed(request: Request, exc: SignInFailed) -> Response:

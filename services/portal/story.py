@@ -37,20 +37,39 @@ class Search:
 
     @property
     def active(self) -> bool:
-        return any(self.values[name] for name in ("status", "theme", "campaign", "q"))
+        return any(value for name, value in self.values.items() if name != "cursor")
 
 
-def search_form(params: dict[str, str]) -> Search:
-    values = {name: (params.get(name) or "").strip() for name in ("status", "theme", "campaign", "q", "cursor")}
+def _search(params: dict[str, str], choices: dict[str, tuple[str, ...]], slugs: dict[str, str]) -> Search:
+    """A search form's values and what is wrong with them: each of `choices` must be one of its values, each
+    of `slugs` (name: label) a slug, and `q` words."""
+    values = {name: (params.get(name) or "").strip() for name in (*choices, *slugs, "q", "cursor")}
     search = Search(values)
-    if values["status"] and values["status"] not in STATUSES:
-        search.errors["status"] = "Choose a status from the list"
-    for name, label in (("theme", "Theme"), ("campaign", "Campaign")):
+    for name, allowed in choices.items():
+        if values[name] and values[name] not in allowed:
+            search.errors[name] = f"Choose a {name} from the list"
+    for name, label in slugs.items():
         if values[name] and (len(values[name]) > 60 or not SLUG.match(values[name])):
             search.errors[name] = f"{label} must be lower case letters, numbers and hyphens, like one-big-thing"
     if values["q"] and (len(values["q"]) > 100 or not WORDS.match(values["q"])):
         search.errors["q"] = "Words must be 100 characters or fewer"
     return search
+
+
+def search_form(params: dict[str, str]) -> Search:
+    """Finding ideas in the department."""
+    return _search(params, {"status": STATUSES}, {"theme": "Theme", "campaign": "Campaign"})
+
+
+# An outcome's result and recommendation, in the events' words and the pages' words.
+RESULTS = {"succeeded": "Succeeded", "failed": "Failed", "inconclusive": "Inconclusive"}
+RECOMMENDATIONS = {"scale": "Scale it up", "adopt_elsewhere": "Adopt it elsewhere", "iterate": "Try it again, changed",
+                   "stop": "Stop"}
+
+
+def library_form(params: dict[str, str]) -> Search:
+    """The outcomes library's filters."""
+    return _search(params, {"result": tuple(RESULTS), "recommendation": tuple(RECOMMENDATIONS)}, {"theme": "Theme"})
 
 
 def any_of_words(text: str) -> str:
@@ -65,7 +84,7 @@ class Step:
     on: str = ""  # a date, when the API gives one
 
 
-def _day(value: Any) -> str:
+def long_day(value: Any) -> str:
     when = _when(value) if not isinstance(value, date) else value
     return when.strftime("%-d %B %Y") if when else ""
 
@@ -74,10 +93,11 @@ def _money(value: float) -> str:
     return f"£{value:,.0f}"
 
 
-def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None) -> list[Step]:
+def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None,
+             outcomes: list[dict[str, Any]] = ()) -> list[Step]:
     """The idea's story, oldest first: submitted, endorsed, reviewed, shortlisted, backed (or closed),
-    its experiment and its outcome."""
-    steps = [Step("Submitted", f"By {idea['team']}" if idea.get("team") else "", _day(idea.get("submitted_at")))]
+    its experiment, its outcome and, from central reporting's `outcomes`, each department that adopted it."""
+    steps = [Step("Submitted", f"By {idea['team']}" if idea.get("team") else "", long_day(idea.get("submitted_at")))]
     if idea.get("endorsements"):
         n = idea["endorsements"]
         steps.append(Step(f"Endorsed {n} time{'s' if n != 1 else ''}", "People in the department who support it"))
@@ -96,14 +116,14 @@ def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None) -> 
     if status == "declined":
         steps.append(Step("Declined", " – ".join(p for p in (closure.get("reason"), closure.get("note")) if p)))
     elif status == "withdrawn":
-        steps.append(Step("Withdrawn", "Its submitter withdrew it", _day(idea.get("updated_at"))))
+        steps.append(Step("Withdrawn", "Its submitter withdrew it", long_day(idea.get("updated_at"))))
     elif status == "merged":
         steps.append(Step("Merged", f"Into an idea in {str(closure.get('into_department', '')).upper()}"))
     if experiment:
         state = experiment["status"]
-        detail = {"planning": f"Being planned, to run from {_day(experiment['starts_on'])} to {_day(experiment['ends_on'])}",
-                  "running": f"Running since {_day(experiment.get('started_on'))}, until {_day(experiment['ends_on'])}",
-                  "completed": f"Completed on {_day(experiment.get('completed_on'))}",
+        detail = {"planning": f"Being planned, to run from {long_day(experiment['starts_on'])} to {long_day(experiment['ends_on'])}",
+                  "running": f"Running since {long_day(experiment.get('started_on'))}, until {long_day(experiment['ends_on'])}",
+                  "completed": f"Completed on {long_day(experiment.get('completed_on'))}",
                   "abandoned": f"Abandoned: {experiment.get('abandon_reason') or ''}"}.get(state, state)
         if experiment.get("hypothesis"):
             detail += f". Hypothesis: {experiment['hypothesis']}"
@@ -113,6 +133,10 @@ def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None) -> 
             learnt = "; ".join(outcome.get("learnings") or [])
             steps.append(Step(f"Outcome: {str(outcome['result']).replace('_', ' ')}",
                               outcome.get("summary", "") + (f" Learnt: {learnt}" if learnt else "")))
+    for adoption in (a for o in outcomes for a in o.get("adopted_by", ())):
+        steps.append(Step(f"Adopted by {str(adoption['department']).upper()}",
+                          "Another department is trying what this idea's experiment found",
+                          long_day(adoption.get("adopted_at"))))
     return steps
 
 

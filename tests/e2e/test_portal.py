@@ -11,11 +11,18 @@ import os
 import uuid
 from pathlib import Path
 
+from datetime import date, timedelta
+
 import httpx
 from playwright.async_api import Page, async_playwright
 
+from shared.events import OutcomeAdopted, new_event
+from shared.events.experiments import experiment_id_for
+from shared.events.pseudonym import pseudonymise
+from shared.events.topics import topic_name
 from tests.integration.portal.conftest import register_post_logout_uri, start_portal
 from tests.integration.portal.test_find_and_follow import Api
+from tests.support.kafka import create_topics, publish
 from tests.support.waiting import eventually
 
 CHROMIUM = "/usr/bin/chromium"
@@ -199,13 +206,9 @@ async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootst
                 await page.fill("#proposal", "Send one page with a link to the rest.")
                 await page.click("button:has-text('Continue')")
                 await page.wait_for_selector("h1:has-text('Has this been tried?')")
-                assert theirs["title"] in await page.inner_text("#similar")
+                similar = await page.inner_text("#similar")
+                assert theirs["title"] in similar and "Not tried yet" in similar
                 await shown(page, "has-this-been-tried")
-                learnt = await page.context.new_page()  # the check page is a POST's answer, not kept to go back to
-                await learnt.goto(portal.url + await page.get_attribute("#similar a:has-text('What was learnt')", "href"))
-                await learnt.wait_for_selector("h1:has-text('What was learnt')")
-                await shown(learnt)
-                await learnt.close()
                 await page.click("button:has-text('Send idea')")
                 await page.wait_for_selector("#idea-title")
                 await shown(page)
@@ -236,7 +239,51 @@ async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootst
                     return "Experiment" in await page.inner_text("#timeline")
 
                 await eventually(experiment_shown, what="the experiment in the idea's story")
+
+                # 2 (cont.). Its squad runs the experiment to an outcome and another department adopts it: the
+                # story ends with the adoption, and the outcome is in the library with what was learnt
+                experiments = portal.others["experiments"].url
+                base = f"/v1/experiments/{experiment_id_for(department, uuid.UUID(theirs['idea_id']))}"
+                today = date.today()
+                await api.call("contributor2", "POST", f"{base}/plan", {
+                    "hypothesis": "One page halves the calls about letters",
+                    "measure": {"name": "Calls about letters", "unit": "calls/week", "baseline": 400, "target": 200,
+                                "direction": "decrease"},
+                    "starts_on": today.isoformat(), "ends_on": (today + timedelta(weeks=6)).isoformat(),
+                    "squad_size": 3}, base=experiments)
+                await api.call("contributor2", "POST", f"{base}/start", base=experiments)
+                learnt = f"Claimants read a one-page letter {marker}"
+                done = await api.call("contributor2", "POST", f"{base}/complete", {
+                    "result": "succeeded", "summary": "Calls about letters fell by a third.", "learnings": [learnt],
+                    "benefits": {"hours_saved_per_year": 1500}, "recommendation": "adopt_elsewhere"}, base=experiments)
+                adopter = f"{department}b"  # another department (central reporting reads it too)
+                await create_topics(kafka_bootstrap, topic_name(adopter, "outcomes"))
+                await publish(kafka_bootstrap, new_event(OutcomeAdopted(
+                    adoption_id=uuid.uuid4(), origin_department=department,
+                    origin_outcome_id=uuid.UUID(done["outcome"]["outcome_id"]), adopting_department=adopter,
+                    adopted_by=pseudonymise("another-department", "their-reviewer"), note="Trying it in our letters"),
+                    department=adopter, service="experiments"))
+
+                async def adoption_shown() -> bool:
+                    await page.goto(f"{portal.url}/ideas/{theirs['idea_id']}")
+                    return f"Adopted by {adopter.upper()}" in await page.inner_text("#timeline")
+
+                await eventually(adoption_shown, what="the adoption in the idea's story")
+                assert "Outcome: succeeded" in await page.inner_text("#timeline")
                 await shown(page, "idea-story", at="#timeline")
+                await page.click("a:has-text('What its experiment found')")
+                await page.wait_for_selector("#learnings")
+                assert learnt in await page.inner_text("#learnings")
+                assert adopter.upper() in await page.inner_text("#adopted-by")
+                await shown(page, "outcome")
+                await page.click("nav a:has-text('Outcomes library')")
+                await page.wait_for_selector("h1:has-text('Outcomes library')")
+                await page.fill("#q", marker)
+                await page.select_option("#result", "succeeded")
+                await page.click("button:has-text('Apply filters')")
+                await page.wait_for_selector("#outcomes")
+                assert theirs["title"] in await page.inner_text("#outcomes")
+                await shown(page, "outcomes-library")
 
                 # 1. Home: my idea (changed since my last visit) and the one I endorsed
                 await page.goto(f"{portal.url}/")

@@ -66,7 +66,8 @@ async def realm(keycloak, department):
 async def start_portal(tmp_path, kafka_bootstrap, new_database, department, realm, ideas_env: dict | None = None,
                        services: tuple[str, ...] = (), **env) -> AsyncIterator[Portal]:
     """The portal and the ideas service; `services` adds experiments, notifications and central reporting
-    (its consumer reading this department's topics only), each a process of its own."""
+    (its consumer reading this department's topics and those of departments named `<department>…`), each a
+    process of its own."""
     streams = ("ideas", "experiments", "outcomes")
     await create_topics(kafka_bootstrap, *(topic_name(department, s) for s in streams),
                         intake_topic(department, "ideas"))
@@ -87,7 +88,8 @@ async def start_portal(tmp_path, kafka_bootstrap, new_database, department, real
     if "reporting" in services:
         others["reporting"] = reporting_process(
             dsn=await new_database("reporting"), bootstrap=kafka_bootstrap, log=tmp_path / "reporting.log",
-            pattern=rf"^innovation\.{re.escape(department)}\.({'|'.join(streams)})\.v1$",
+            # the department and the ones named after it (another department adopting its outcomes in a test)
+            pattern=rf"^innovation\.{re.escape(department)}[a-z0-9]*\.({'|'.join(streams)})\.v1$",
             group_id=f"reporting-portal-{uuid.uuid4().hex[:8]}")
     urls = {"experiments": "EXPERIMENTS_API_URL", "notifications": "NOTIFICATIONS_API_URL", "reporting": "REPORTING_URL"}
     dsn = await new_database("portal")

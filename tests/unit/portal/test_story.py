@@ -40,6 +40,10 @@ def test_the_timeline_tells_the_story_in_order_with_the_experiment_and_its_outco
     assert steps[4].detail == "£12,000, 10 staff days, 6 weeks to try it"
     assert steps[5].detail == "Completed on 10 April 2026. Hypothesis: Fewer calls"
     assert steps[6].detail == "It worked. Learnt: Ask early"
+    adopted = story.timeline(idea, experiment, [{"adopted_by": [
+        {"department": "hmrc", "adopted_at": "2026-05-01T09:00:00+00:00"},
+        {"department": "dfe", "adopted_at": "2026-05-20T09:00:00+00:00"}]}])
+    assert [(s.title, s.on) for s in adopted[7:]] == [("Adopted by HMRC", "1 May 2026"), ("Adopted by DFE", "20 May 2026")]
     declined = story.timeline({"status": "declined", "submitted_at": "2026-03-02T10:00:00Z",
                                "closure": {"reason": "cost", "note": "Too dear"}})
     assert [(s.title, s.detail) for s in declined][1:] == [("Declined", "cost – Too dear")]
@@ -72,6 +76,16 @@ def test_only_known_emails_can_be_chosen_and_a_subscription_shows_as_short_types
     assert story.chosen_emails(None) == set()
 
 
-def test_learnings_about_an_idea_are_those_mentioning_any_word_of_its_title():
+def test_the_library_keeps_valid_filters_and_names_each_wrong_one():
+    ok = story.library_form({"result": "failed", "recommendation": "adopt_elsewhere", "theme": "paperwork", "q": " x "})
+    assert not ok.errors and ok.filters() == {"result": "failed", "recommendation": "adopt_elsewhere",
+                                              "theme": "paperwork", "q": "x"}
+    wrong = story.library_form({"result": "won", "recommendation": "Scale", "theme": "Paper Work", "q": "a" * 101})
+    assert set(wrong.errors) == {"result", "recommendation", "theme", "q"} and wrong.filters() == {}
+    assert wrong.errors["result"] == "Choose a result from the list"
+    assert not story.library_form({"cursor": "abc"}).active and story.library_form({"result": "failed"}).active
+
+
+def test_outcomes_like_an_idea_are_those_mentioning_any_word_of_its_title():
     assert story.any_of_words("Print fewer <claim> letters!") == "Print or fewer or claim or letters"
     assert story.any_of_words("") == ""
