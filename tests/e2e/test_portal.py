@@ -53,7 +53,8 @@ async def test_a_person_signs_in_and_raises_an_idea_in_a_browser(tmp_path, kafka
     realm = await keycloak.realm(department)
     await register_post_logout_uri(keycloak, realm)
     title = f"<script>window.__owned = true</script> Fewer forms {uuid.uuid4().hex[:6]}"
-    async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm):
+    async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
+                                     services=("notifications",)):
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             try:
@@ -131,6 +132,37 @@ async def test_a_person_signs_in_and_raises_an_idea_in_a_browser(tmp_path, kafka
                 await plain.click("button:has-text('Send idea')")
                 await plain.wait_for_selector("#idea-title")
                 assert await plain.inner_text("#idea-title") == "Plain " + title
+                plain_idea = plain.url.split("/ideas/")[1].split("?")[0]
+                # ... and so do finding ideas, withdrawing, a team conversation, the library and emails
+                await plain.click("nav a:has-text('Find ideas')")
+                await plain.fill("#q", "Plain")
+                await plain.select_option("#status", "submitted")
+                await plain.click("button:has-text('Apply filters')")
+                await plain.wait_for_selector("#results table")
+                assert "Plain " + title in await plain.inner_text("#results")
+                await plain.click(f"#results a[href='/ideas/{plain_idea}']")
+                await plain.click("#withdraw")
+                await plain.click("button:has-text('Yes, withdraw my idea')")
+                await plain.wait_for_selector("text=Your idea has been withdrawn")
+                await plain.click("nav a:has-text('Team conversations')")
+                await plain.fill("#team", "Jobcentre, Leeds")
+                await plain.fill("#held_on-day", "12")
+                await plain.fill("#held_on-month", "1")
+                await plain.fill("#held_on-year", "2026")
+                await plain.fill("#participants", "9")
+                await plain.fill("#ideas_raised", "2")
+                await plain.click("button:has-text('Record the conversation')")
+                await plain.wait_for_selector("h1:has-text('Conversation recorded')")
+                await plain.click("nav a:has-text('Outcomes library')")
+                await plain.select_option("#result", "failed")
+                await plain.click("button:has-text('Apply filters')")
+                assert "result=failed" in plain.url  # central reporting is not running here: the page says so
+                assert "cannot be read just now" in await plain.inner_text("#results")
+                await plain.click("nav a:has-text('Emails')")
+                await plain.check("label:has-text('An idea is shortlisted')")
+                await plain.click("button:has-text('Save')")
+                await plain.wait_for_selector("text=Your email choices have been saved")
+                assert await plain.is_checked("label:has-text('An idea is shortlisted')")
                 await nojs.close()
             finally:
                 await browser.close()
