@@ -22,8 +22,9 @@ REALMS_DIR = Path(__file__).resolve().parent / "realms"
 
 
 def demo_users(department: str) -> dict[str, tuple[str, str]]:
-    """Role (and "contributor2", a second contributor) -> (username, password); dev-only, published."""
-    people = {role: role for role in ROLES} | {"contributor2": "contributor2"}
+    """Role (and "contributor2" and "reviewer2", a second of each: a panel has several reviewers) ->
+    (username, password); dev-only, published."""
+    people = {role: role for role in ROLES} | {"contributor2": "contributor2", "reviewer2": "reviewer2"}
     return {key: (f"{name}@{department}.example", f"{name}-{department}-demo") for key, name in people.items()}
 
 
@@ -58,7 +59,7 @@ def realm(department: str, *, access_token_lifespan: int | None = None) -> dict:
              "firstName": key.capitalize(), "lastName": department.upper(),
              "credentials": [{"type": "password", "value": password, "temporary": False}],
              "requiredActions": [],
-             "groups": [f"/{_group('contributor' if key == 'contributor2' else key)}"]}
+             "groups": [f"/{_group(key.rstrip('2'))}"]}
             for key, (username, password) in users.items()
         ],
         "clients": [

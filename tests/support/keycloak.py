@@ -15,7 +15,7 @@ class Realm:
     department: str
     issuer: str
     audience: str  # "innovation-api"
-    users: dict[str, tuple[str, str]]  # role (and "contributor2") -> (username, password)
+    users: dict[str, tuple[str, str]]  # role (and "contributor2", "reviewer2") -> (username, password)
     portal_client_id: str
     portal_client_secret: str
 
@@ -51,7 +51,7 @@ class Keycloak:
         )
 
     async def token(self, department: str, role: str = "contributor") -> str:
-        """An access token of the department's user with that role (or "contributor2")."""
+        """An access token of the department's user with that role (or "contributor2", "reviewer2")."""
         return (await self.tokens(department, role))["access_token"]
 
     async def tokens(self, department: str, role: str) -> dict:
