@@ -40,6 +40,11 @@ class Session:
     def signed_in(self) -> bool:
         return self.subject is not None
 
+    @property
+    def on_panel(self) -> bool:
+        """A reviewer or an admin: reviews, decides on ideas and adopts outcomes for the department."""
+        return self.role in ("reviewer", "admin")
+
     def csrf_matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.csrf_token.encode())
 

@@ -3,7 +3,7 @@ server-side sessions; it calls the department's APIs over HTTP with the signed-i
 
 from fastapi import FastAPI
 
-from services.portal import http
+from services.portal import http, panel, squad
 from services.portal.config import MIGRATIONS, PortalSettings
 from services.portal.handlers import PortalHandlers, sweep_expired
 from shared.runtime import ServiceSpec, create_app, serve
@@ -14,7 +14,7 @@ def spec(settings: PortalSettings) -> ServiceSpec:
         name="portal",
         title=f"Innovation network: {settings.department} portal",
         migrations=MIGRATIONS,
-        routers=(http.router,),
+        routers=(http.router, panel.router, squad.router),
         handlers=lambda runtime: PortalHandlers(runtime.settings, runtime.pool),
         background=(sweep_expired,),
         pool_size=5,
