@@ -86,6 +86,11 @@ class IdeasApi(Api):
 class ExperimentsApi(Api):
     name = "experiments API"
 
+    async def adopt(self, token: str, origin_department: str, origin_outcome_id: UUID, note: str) -> dict[str, Any]:
+        """This department adopts another's outcome (reviewers and admins)."""
+        return await self._call("POST", "/v1/adoptions", token, json={
+            "origin_department": origin_department, "origin_outcome_id": str(origin_outcome_id), "note": note})
+
     async def experiment(self, token: str, experiment_id: UUID) -> dict[str, Any] | None:
         return await self._found(f"/v1/experiments/{experiment_id}", token)
 

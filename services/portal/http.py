@@ -221,15 +221,49 @@ async def outcomes_library(request: Request, session: SignedIn, handlers: Handle
                 next_page=f"/outcomes?{urlencode({**filters, 'cursor': found['next_cursor']})}" if found["next_cursor"] else None)
 
 
-@router.get("/outcomes/{department}/{outcome_id}", response_class=HTMLResponse)
-async def show_outcome(request: Request, department: str, outcome_id: UUID, session: SignedIn,
-                       handlers: Handlers) -> HTMLResponse:
+async def _outcome_page(request: Request, session: Session, handlers: PortalHandlers, department: str,
+                        outcome_id: UUID, status: int = 200, errors: dict[str, str] | None = None,
+                        **context: Any) -> HTMLResponse:
     if not story.SLUG.match(department) or len(department) > 20:
         raise ApiRefused(404, {"error": "There is no such outcome."})
     outcome = await handlers.reporting.outcome(department, outcome_id)
     if outcome is None:
         raise ApiRefused(404, {"error": "There is no such outcome, or central reporting has not seen it yet."})
-    return page(request, "outcome.html", outcome=outcome)
+    own = handlers.settings.department
+    adopted = any(a["department"] == own for a in outcome["adopted_by"])
+    return page(request, "outcome.html", status, outcome=outcome, adopted_here=adopted,
+                can_adopt=session.on_panel and department != own and not adopted, errors=errors or {}, **context)
+
+
+@router.get("/outcomes/{department}/{outcome_id}", response_class=HTMLResponse)
+async def show_outcome(request: Request, department: str, outcome_id: UUID, session: SignedIn,
+                       handlers: Handlers, adopted: str = "") -> HTMLResponse:
+    banner = f"{handlers.settings.department.upper()} has adopted this outcome" if adopted else None
+    return await _outcome_page(request, session, handlers, department, outcome_id, banner=banner)
+
+
+@router.post("/outcomes/{department}/{outcome_id}/adopt", response_class=HTMLResponse)
+async def adopt(request: Request, department: str, outcome_id: UUID, session: SignedIn, form: Posted,
+                handlers: Handlers) -> Response:
+    """A reviewer or admin adopts another department's outcome for theirs, in one step (the experiments API
+    checks the role, that the outcome is known and that it is not adopted twice)."""
+    note = form.get("note", "").strip()
+    if len(note) > 2000:
+        return await _outcome_page(request, session, handlers, department, outcome_id, 400,
+                                   errors={"note": "Note must be 2000 characters or fewer"}, note=note)
+    try:
+        await handlers.experiments.adopt(session.access_token, department, outcome_id, note)
+    except ApiRefused as refused:
+        if refused.status == 403:
+            raise ApiRefused(403, {"error": "Only reviewers and admins can adopt an outcome for the department."}) from None
+        if refused.status not in (404, 409, 422):
+            raise
+        message = {404: "This outcome has not reached your department's experiments service yet. Try again in a minute.",
+                   409: "Your department has already adopted this outcome."}.get(
+            refused.status, str(refused.body.get("error", "This outcome cannot be adopted")))
+        return await _outcome_page(request, session, handlers, department, outcome_id, refused.status,
+                                   errors={"note": message}, note=note)
+    return RedirectResponse(f"/outcomes/{department}/{outcome_id}?adopted=1", 303)
 
 
 async def _idea_page(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID, status: int = 200,

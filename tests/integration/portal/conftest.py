@@ -65,9 +65,9 @@ async def realm(keycloak, department):
 
 async def start_portal(tmp_path, kafka_bootstrap, new_database, department, realm, ideas_env: dict | None = None,
                        services: tuple[str, ...] = (), **env) -> AsyncIterator[Portal]:
-    """The portal and the ideas service; `services` adds experiments, notifications and central reporting
-    (its consumer reading this department's topics and those of departments named `<department>…`), each a
-    process of its own."""
+    """The portal and the ideas service; `services` adds experiments, notifications and central reporting,
+    each a process of its own. Reporting and the experiments' outcome catalogue read this department's topics
+    and those of departments named `<department>…` (another department in a test)."""
     streams = ("ideas", "experiments", "outcomes")
     await create_topics(kafka_bootstrap, *(topic_name(department, s) for s in streams),
                         intake_topic(department, "ideas"))
@@ -79,7 +79,7 @@ async def start_portal(tmp_path, kafka_bootstrap, new_database, department, real
     if "experiments" in services:
         others["experiments"] = ServiceProcess(
             "experiments", log=tmp_path / "experiments.log", EXPERIMENTS_DATABASE_URL=await new_database("experiments"),
-            EXPERIMENTS_OUTCOMES_PATTERN=rf"^innovation\.{re.escape(department)}\.outcomes\.v1$",
+            EXPERIMENTS_OUTCOMES_PATTERN=rf"^innovation\.{re.escape(department)}[a-z0-9]*\.outcomes\.v1$",
             EXPERIMENTS_METADATA_MAX_AGE_MS="1000", **common)
     if "notifications" in services:
         others["notifications"] = ServiceProcess(
