@@ -153,10 +153,8 @@ async def find_ideas(request: Request, session: SignedIn, handlers: Handlers) ->
             if refused.status != 422:
                 raise
             search.errors["q"] = "Those filters could not be used: check them and try again"
-    filters = {k: v for k, v in search.values.items() if v and k != "cursor"}
     return page(request, "ideas.html", 400 if search.errors else 200, search=search, errors=search.errors,
-                ideas=found["items"], statuses=story.STATUSES,
-                next_page=f"/ideas?{urlencode({**filters, 'cursor': found['next_cursor']})}" if found["next_cursor"] else None)
+                ideas=found["items"], statuses=story.STATUSES, next_page=search.next_page("/ideas", found["next_cursor"]))
 
 
 @router.get("/ideas/new", response_class=HTMLResponse)
@@ -215,10 +213,8 @@ async def outcomes_library(request: Request, session: SignedIn, handlers: Handle
             if refused.status != 422:
                 raise
             search.errors["q"] = "Those filters could not be used: check them and try again"
-    filters = {k: v for k, v in search.values.items() if v and k != "cursor"}
     return page(request, "outcomes.html", 400 if search.errors else 200, search=search, errors=search.errors,
-                outcomes=found["items"], reachable=reachable,
-                next_page=f"/outcomes?{urlencode({**filters, 'cursor': found['next_cursor']})}" if found["next_cursor"] else None)
+                outcomes=found["items"], reachable=reachable, next_page=search.next_page("/outcomes", found["next_cursor"]))
 
 
 async def _outcome_page(request: Request, session: Session, handlers: PortalHandlers, department: str,

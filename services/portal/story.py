@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 STATUSES = ("submitted", "shortlisted", "backed", "declined", "withdrawn", "merged")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -38,6 +39,12 @@ class Search:
     @property
     def active(self) -> bool:
         return any(value for name, value in self.values.items() if name != "cursor")
+
+    def next_page(self, path: str, cursor: str | None) -> str | None:
+        """The address of the next page of results: the same filters, the API's cursor."""
+        if not cursor:
+            return None
+        return f"{path}?{urlencode({**{k: v for k, v in self.values.items() if v and k != 'cursor'}, 'cursor': cursor})}"
 
 
 def _search(params: dict[str, str], choices: dict[str, tuple[str, ...]], slugs: dict[str, str]) -> Search:
