@@ -82,6 +82,28 @@ class IdeasApi(Api):
     async def record_conversation(self, token: str, conversation: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/v1/conversations", token, json=conversation)
 
+    # The review panel's calls (reviewers and admins)
+
+    async def review_queue(self, token: str, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        """Open ideas the person neither raised nor reviewed, oldest first: {"items", "next_cursor"}."""
+        params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        return await self._call("GET", "/v1/reviews/queue", token, params=params)
+
+    async def reviews(self, token: str, idea_id: UUID) -> list[dict[str, Any]]:
+        """Every review of the idea: {"reviewer", "scores", "comment", "reviewed_at"}."""
+        return (await self._call("GET", f"/v1/ideas/{idea_id}/reviews", token))["items"]
+
+    async def ranking(self, token: str) -> list[dict[str, Any]]:
+        """Shortlisted ideas by their average overall score, best first."""
+        return (await self._call("GET", "/v1/ideas/ranking", token))["items"]
+
+    async def idea_or_none(self, token: str, idea_id: UUID) -> dict[str, Any] | None:
+        return await self._found(f"/v1/ideas/{idea_id}", token)
+
+    async def decide(self, token: str, idea_id: UUID, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """action: reviews, shortlist, back, decline or merge (the idea's panel calls)."""
+        return await self._call("POST", f"/v1/ideas/{idea_id}/{action}", token, json=body)
+
 
 class ExperimentsApi(Api):
     name = "experiments API"
@@ -128,3 +150,8 @@ class ReportingApi(Api):
 
     async def outcome(self, department: str, outcome_id: UUID) -> dict[str, Any] | None:
         return await self._found(f"/v1/outcomes/{department}/{outcome_id}", None)
+
+    async def similar_elsewhere(self, q: str, department: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Ideas with a similar title in every department but `department`."""
+        return (await self._call("GET", "/v1/ideas/similar", None, params={
+            "q": q[:200], "limit": limit, "exclude_department": department}))["ideas"]
