@@ -73,6 +73,7 @@ class _Idea:
     submitted_by: str
     state: str = "submitted"
     endorsers: set[str] = field(default_factory=set)
+    reviewers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -140,6 +141,13 @@ class Flow:
     def _person(self, department: str) -> str:
         return self.rng.choice(self._people[department])
 
+    def _panel(self, idea: _Idea) -> str:
+        """A person of the idea's department other than its submitter (no conflict of interest)."""
+        person = self._person(idea.department)
+        while person == idea.submitted_by:
+            person = self._person(idea.department)
+        return person
+
     def _today(self) -> date:
         return self._now.date()
 
@@ -174,6 +182,8 @@ class Flow:
             return len(idea.endorsers) < self.people_per_department
         if transition == "merge":
             return len(self.ideas) > 1
+        if transition == "review":  # one review per reviewer, never the submitter
+            return len(idea.reviewers) < self.people_per_department - 1
         return True
 
     def _advance_idea(self, idea: _Idea) -> Event:
@@ -192,18 +202,22 @@ class Flow:
 
     def _idea_review(self, idea: _Idea) -> EventData:
         rng = self.rng
-        return IdeaReviewed(idea_id=idea.idea_id, reviewer=self._person(idea.department), scores=Scores(
+        reviewer = self._panel(idea)
+        while reviewer in idea.reviewers:
+            reviewer = self._panel(idea)
+        idea.reviewers.add(reviewer)
+        return IdeaReviewed(idea_id=idea.idea_id, reviewer=reviewer, scores=Scores(
             impact=rng.randint(1, 5), feasibility=rng.randint(1, 5), value_for_money=rng.randint(1, 5),
             alignment=rng.randint(1, 5)))
 
     def _idea_shortlist(self, idea: _Idea) -> EventData:
         idea.state = "shortlisted"
-        return IdeaShortlisted(idea_id=idea.idea_id, by=self._person(idea.department))
+        return IdeaShortlisted(idea_id=idea.idea_id, by=self._panel(idea))
 
     def _idea_decline(self, idea: _Idea) -> EventData:
         reasons = ("duplicate", "out_of_scope", "not_feasible") if idea.state == "submitted" else ("insufficient_evidence",)
         idea.state = "declined"
-        return IdeaDeclined(idea_id=idea.idea_id, by=self._person(idea.department), reason=self.rng.choice(reasons), note="")
+        return IdeaDeclined(idea_id=idea.idea_id, by=self._panel(idea), reason=self.rng.choice(reasons), note="")
 
     def _idea_withdraw(self, idea: _Idea) -> EventData:
         idea.state = "withdrawn"
@@ -213,12 +227,12 @@ class Flow:
         into = self.rng.choice([other for other in self.ideas if other is not idea])
         idea.state = "merged"
         return IdeaMerged(idea_id=idea.idea_id, into_department=into.department, into_idea_id=into.idea_id,
-                          by=self._person(idea.department))
+                          by=self._panel(idea))
 
     def _idea_back(self, idea: _Idea) -> EventData:
         rng, today = self.rng, self._today()
         idea.state = "backed"
-        data = IdeaBacked(idea_id=idea.idea_id, sponsor=self._person(idea.department),
+        data = IdeaBacked(idea_id=idea.idea_id, sponsor=self._panel(idea),
                           budget_gbp=float(rng.randint(0, 50) * 1000), staff_days=float(rng.randint(5, 60)),
                           timebox_weeks=rng.randint(2, 12))
         # The experiments service opens the experiment from the backing, its time box starting today.

@@ -15,7 +15,8 @@ from uuid import UUID
 import asyncpg
 
 from services.ideas import repository
-from services.ideas.domain import Backing, Conversation, Idea
+from services.ideas.catalogue import Catalogue, CatalogueUnavailable
+from services.ideas.domain import Backing, Conversation, Idea, MergeTarget
 from shared.events import (
     ConversationRecorded,
     Event,
@@ -73,9 +74,10 @@ class OtherDepartment(Forbidden):
 
 
 class IdeasHandlers:
-    def __init__(self, pool: asyncpg.Pool, department: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, department: str, catalogue: Catalogue | None = None) -> None:
         self._pool = pool
         self._department = department
+        self._catalogue = catalogue
 
     @property
     def department(self) -> str:
@@ -93,10 +95,42 @@ class IdeasHandlers:
     async def change(self, acting: Acting, idea_id: UUID, command: Callable[[Idea], None]) -> asyncpg.Record:
         """Applies `command` (a domain method call) to the locked idea and saves what it caused."""
         async with self._pool.acquire() as conn, conn.transaction():
-            row, events = await _change(conn, idea_id, command)
+            row, events = await _change(conn, idea_id, command, self._department)
             await enqueue(conn, self._events(acting, events))
         log.info("idea changed", idea_id=str(idea_id), status=row["status"], events=[e.event_name for e in events])
         return row
+
+    async def merge(self, acting: Acting, idea_id: UUID, into_department: str, into_idea_id: UUID) -> asyncpg.Record:
+        """Merges the idea into another: this department's (looked up and locked with it), or another's, looked
+        up in the central catalogue before the transaction (503 if reporting cannot answer)."""
+        elsewhere = None
+        if into_department != self._department:
+            elsewhere = await self._remote_target(into_department, into_idea_id)
+        async with self._pool.acquire() as conn, conn.transaction():
+            row, events = await self._merge(conn, idea_id, acting.person, into_department, into_idea_id, elsewhere)
+            await enqueue(conn, self._events(acting, events))
+        log.info("idea merged", idea_id=str(idea_id), into_department=into_department, into_idea_id=str(into_idea_id))
+        return row
+
+    async def _remote_target(self, department: str, idea_id: UUID) -> MergeTarget | None:
+        if self._catalogue is None:
+            raise CatalogueUnavailable("no central catalogue configured")
+        return await self._catalogue.idea(department, idea_id)
+
+    async def _merge(self, conn: asyncpg.Connection, idea_id: UUID, by: str, into_department: str,
+                     into_idea_id: UUID, elsewhere: MergeTarget | None) -> tuple[asyncpg.Record, list[EventData]]:
+        """In the caller's transaction: a target of this department is locked with the merged idea (one order for
+        both, so crossed merges serialise: the second finds its target closed), then the domain decides."""
+        target = elsewhere
+        if into_department == self._department:
+            statuses = await repository.lock_ideas(conn, {idea_id, into_idea_id})
+            status = statuses.get(into_idea_id)
+            target = MergeTarget(into_department, into_idea_id, status) if status else None
+        row, events = await _change(conn, idea_id, lambda idea: idea.merge(
+            by, into_department, into_idea_id, department=self._department, target=target), self._department)
+        if events and into_department == self._department:
+            await repository.count_lineage_endorsements(conn, into_idea_id)
+        return row, events
 
     async def record_conversation(self, acting: Acting, conversation: Conversation) -> None:
         recorded = self._events(acting, [conversation.recorded()])
@@ -121,8 +155,13 @@ class IdeasHandlers:
                     conversation_id=data.conversation_id, team=data.team, participants=data.participants,
                     held_on=data.held_on, ideas_raised=data.ideas_raised, recorded_by=None)
                 await _insert_conversation(conn, conversation, source=event.source)
+            case IdeaMerged():  # the target checked as for the API; reporting unreachable: retried, not refused
+                elsewhere = None
+                if data.into_department != self._department:
+                    elsewhere = await self._remote_target(data.into_department, data.into_idea_id)
+                await self._merge(conn, data.idea_id, data.by, data.into_department, data.into_idea_id, elsewhere)
             case _:
-                await _change(conn, data.idea_id, _command_of(data, self._department))
+                await _change(conn, data.idea_id, _command_of(data), self._department)
         await enqueue(conn, [event])
         log.info("intake event applied", event_type=event.type, source=event.source, subject=event.subject)
 
@@ -134,7 +173,7 @@ class IdeasHandlers:
         ]
 
 
-def _command_of(data: EventData, department: str) -> Callable[[Idea], None]:
+def _command_of(data: EventData) -> Callable[[Idea], None]:
     """The domain command that records `data` on an idea: the HTTP API's, with the person the event names.
     A withdrawal is the submitter's own (no system withdraws on someone's behalf)."""
     match data:
@@ -152,8 +191,6 @@ def _command_of(data: EventData, department: str) -> Callable[[Idea], None]:
             return lambda idea: idea.decline(data.by, data.reason, data.note)
         case IdeaWithdrawn():
             return lambda idea: idea.withdraw(data.by)
-        case IdeaMerged():
-            return lambda idea: idea.merge(data.by, data.into_department, data.into_idea_id, department=department)
     raise Invalid(f"{data.event_type} is not accepted on the ideas intake", field="type",
                   rule="an event of the ideas stream")
 
@@ -174,8 +211,8 @@ async def _insert_conversation(conn: asyncpg.Connection, conversation: Conversat
         raise ConversationExists(conversation.conversation_id) from None
 
 
-async def _change(conn: asyncpg.Connection, idea_id: UUID,
-                  command: Callable[[Idea], None]) -> tuple[asyncpg.Record, list[EventData]]:
+async def _change(conn: asyncpg.Connection, idea_id: UUID, command: Callable[[Idea], None],
+                  department: str) -> tuple[asyncpg.Record, list[EventData]]:
     """Loads the idea locked (so one idea's commands, from HTTP or the intake, commit one after the other),
     applies `command` and saves what it caused."""
     idea = await repository.idea_for_update(conn, idea_id)
@@ -183,4 +220,4 @@ async def _change(conn: asyncpg.Connection, idea_id: UUID,
         raise UnknownIdea(idea_id)
     command(idea)
     events = idea.take_events()
-    return await repository.save_idea(conn, idea, events), events
+    return await repository.save_idea(conn, idea, events, department=department), events

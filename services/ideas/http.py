@@ -1,8 +1,10 @@
 """HTTP routes: authenticate, name the acting person, call the handlers, shape the answer.
 
 Roles: contributors submit, endorse, withdraw their own ideas and record conversations;
-reviewers review, shortlist, back, decline and merge; admins do everything; every role
-reads. A key of another department sees no idea here (404) and changes nothing.
+reviewers review, shortlist, back, decline and merge, and read the reviews, their review queue
+and the ranking; admins do everything; every role reads ideas. A key of another department sees
+no idea here (404) and changes nothing. A closure's note (why an idea was declined) is shown to
+the submitter, reviewers and admins; other readers get the closure without it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from services.ideas.schemas import (
     IdeaOut,
     IdeaPage,
     Merge,
+    Ranking,
     RecordConversation,
     Review,
+    ReviewOut,
+    Reviews,
     Shortlist,
     SubmitIdea,
     Withdraw,
@@ -59,15 +64,25 @@ async def acting(request: Request, person: str = Depends(acting_person)) -> Acti
 Reader = Annotated[Caller, Depends(member(*READERS))]
 Contributor = Annotated[Caller, Depends(member("contributor"))]
 Reviewer = Annotated[Caller, Depends(member("reviewer"))]
+Panel = Annotated[Caller, Depends(member("reviewer", on_idea=False))]
 Handlers = Annotated[IdeasHandlers, Depends(handlers)]
 Person = Annotated[Acting, Depends(acting)]
 
 _RESPONSES = {
     400: {"description": "X-Person-Ref missing or malformed"},
     401: {"description": "missing, unknown or revoked API key"},
-    403: {"description": "the key's role may not do this"},
+    403: {"description": "the key's role may not do this, or the acting person submitted the idea (conflict "
+                         "of interest); the body gives the reason"},
     404: {"description": "no such idea in this department"},
-    409: {"description": "the idea's state does not allow this; the body names the state and the reason"},
+    409: {"description": "the idea's state does not allow this (or the person already reviewed it); the body names "
+                         "the state and the reason"},
+}
+_MERGE_RESPONSES = {
+    **_RESPONSES,
+    409: {"description": "the idea, or the idea to merge into, is closed (withdrawn, declined or merged), or it "
+                         "is the idea itself"},
+    422: {"description": "the body is invalid, or the idea to merge into does not exist (field into_idea_id)"},
+    503: {"description": "central reporting could not be asked whether another department's idea exists"},
 }
 
 
@@ -76,17 +91,37 @@ def as_json(model: BaseModel, status: int = 200, **headers: str) -> Response:
     return Response(model.__pydantic_serializer__.to_json(model), status, headers, media_type="application/json")
 
 
-def idea_out(row, scores=None) -> IdeaOut:
+def idea_out(row, department: str, scores=None, *, sees_note: bool = True) -> IdeaOut:
     values = dict(row)
     for name in ("backing", "closure"):
         values[name] = orjson.loads(values[name]) if values[name] else None
+    if values["closure"] and not sees_note:
+        values["closure"].pop("note", None)
     values["scores"] = dict(scores) if scores else None
+    values["merged_from"] = [{"department": department, "idea_id": i} for i in values.get("merged_from") or ()]
     return IdeaOut.model_validate(values)
+
+
+async def reading_person(request: Request, caller: Caller) -> str | None:
+    """The reader's pseudonym where the request names one (a token; a key acting for people with X-Person-Ref)."""
+    if caller.person is not None:
+        return caller.person
+    if caller.acts_for_people and "x-person-ref" in request.headers:
+        return await acting_person(request)
+    return None
+
+
+async def note_reader(request: Request, caller: Caller) -> Callable[[object], bool]:
+    """Whether the reader sees an idea's closure note: reviewers and admins always, the submitter for their own."""
+    if caller.role in ("reviewer", "admin"):
+        return lambda row: True
+    person = await reading_person(request, caller)
+    return lambda row: person is not None and row["submitted_by"] == person
 
 
 async def _change(handlers: IdeasHandlers, acting: Acting, idea_id: UUID, command: Callable[[Idea], None],
                   status: int = 200) -> Response:
-    return as_json(idea_out(await handlers.change(acting, idea_id, command)), status)
+    return as_json(idea_out(await handlers.change(acting, idea_id, command), handlers.department), status)
 
 
 @router.post("/ideas", status_code=201, response_model=IdeaOut, responses=_RESPONSES, summary="Submit an idea")
@@ -94,7 +129,7 @@ async def submit_idea(body: SubmitIdea, caller: Annotated[Caller, Depends(member
                       acting: Person, handlers: Handlers) -> Response:
     submission = IdeaSubmitted(idea_id=new_id(), submitted_by=acting.person, **body.model_dump())
     row = await handlers.submit(acting, submission)
-    return as_json(idea_out(row), 201, Location=f"/v1/ideas/{row['idea_id']}")
+    return as_json(idea_out(row, handlers.department), 201, Location=f"/v1/ideas/{row['idea_id']}")
 
 
 @router.get("/ideas", response_model=IdeaPage, responses=_RESPONSES, summary="List ideas, newest first")
@@ -118,7 +153,27 @@ async def list_ideas(
         endorsed_by=person if endorsed else None, words=q,
     )
     rows, next_cursor = page(rows, limit, lambda row: row["position"])
-    return IdeaPage(items=[idea_out(r) for r in rows], next_cursor=next_cursor)
+    sees_note, department = await note_reader(request, caller), caller.department
+    return IdeaPage(items=[idea_out(r, department, sees_note=sees_note(r)) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/ideas/ranking", response_model=Ranking, responses=_RESPONSES,
+            summary="The panel's ranking: shortlisted ideas by overall average score, best first, unreviewed last")
+async def ranking(request: Request, caller: Panel, limit: Limit = 20) -> Ranking:
+    rows = await repository.ranking(runtime_of(request).pool, limit=limit)
+    return Ranking(items=[
+        idea_out(r, caller.department, {n: r[n] for n in repository.SCORE_NAMES} if r["overall"] is not None else None)
+        for r in rows])
+
+
+@router.get("/reviews/queue", response_model=IdeaPage, responses=_RESPONSES,
+            summary="My review queue: ideas open for review I neither submitted nor reviewed, oldest first")
+async def review_queue(request: Request, caller: Panel, cursor: Cursor = None, limit: Limit = 20) -> IdeaPage:
+    person = await acting_person(request)
+    rows = await repository.review_queue(runtime_of(request).pool, person=person, after=position_of(cursor),
+                                         limit=limit + 1)
+    rows, next_cursor = page(rows, limit, lambda row: row["position"])
+    return IdeaPage(items=[idea_out(r, caller.department) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/ideas/{idea_id}", response_model=IdeaOut, responses=_RESPONSES, summary="One idea")
@@ -127,7 +182,21 @@ async def get_idea(idea_id: UUID, request: Request, caller: Reader) -> IdeaOut:
     row = await repository.fetch_idea(pool, idea_id)
     if row is None:
         raise UnknownIdea(idea_id)
-    return idea_out(row, await repository.average_scores(pool, idea_id))
+    sees_note = await note_reader(request, caller)
+    return idea_out(row, caller.department, await repository.average_scores(pool, idea_id), sees_note=sees_note(row))
+
+
+@router.get("/ideas/{idea_id}/reviews", response_model=Reviews, responses=_RESPONSES,
+            summary="An idea's reviews, oldest first (reviewers and admins)")
+async def reviews(idea_id: UUID, request: Request, caller: Reviewer) -> Reviews:
+    pool = runtime_of(request).pool
+    if await repository.fetch_idea(pool, idea_id) is None:
+        raise UnknownIdea(idea_id)
+    return Reviews(items=[
+        ReviewOut(reviewer=r["reviewer"], comment=r["comment"], reviewed_at=r["reviewed_at"],
+                  scores=Scores(impact=r["impact"], feasibility=r["feasibility"],
+                                value_for_money=r["value_for_money"], alignment=r["alignment"]))
+        for r in await repository.reviews_of(pool, idea_id)])
 
 
 @router.post("/ideas/{idea_id}/endorsements", status_code=201, response_model=IdeaOut, responses=_RESPONSES,
@@ -173,12 +242,11 @@ async def withdraw(idea_id: UUID, caller: Contributor, acting: Person, handlers:
     return await _change(handlers, acting, idea_id, lambda idea: idea.withdraw(acting.person, on_behalf=on_behalf))
 
 
-@router.post("/ideas/{idea_id}/merge", response_model=IdeaOut, responses=_RESPONSES,
-             summary="Merge an idea into another, possibly another department's")
+@router.post("/ideas/{idea_id}/merge", response_model=IdeaOut, responses=_MERGE_RESPONSES,
+             summary="Merge an idea into another that exists and is open, possibly another department's")
 async def merge(idea_id: UUID, body: Merge, caller: Reviewer, acting: Person, handlers: Handlers) -> Response:
-    department = handlers.department
-    return await _change(handlers, acting, idea_id, lambda idea: idea.merge(
-        acting.person, body.into_department, body.into_idea_id, department=department))
+    row = await handlers.merge(acting, idea_id, body.into_department, body.into_idea_id)
+    return as_json(idea_out(row, handlers.department))
 
 
 @router.post("/conversations", status_code=201, response_model=ConversationOut, responses=_RESPONSES,

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.ideas import consumers
+from services.ideas.catalogue import Catalogue
 from services.ideas.config import IdeasSettings
 from services.ideas.handlers import IdeasHandlers
 from services.ideas.http import router
@@ -16,7 +17,8 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=(router,),
     relay=True,
-    handlers=lambda runtime: IdeasHandlers(runtime.pool, runtime.settings.department),
+    handlers=lambda runtime: IdeasHandlers(runtime.pool, runtime.settings.department,
+                                           Catalogue(runtime.settings.reporting_url)),
     consumers=consumers.declare,
     pool_size=20,
 )

@@ -113,6 +113,12 @@ class AverageScores(BaseModel):
     feasibility: float
     value_for_money: float
     alignment: float
+    overall: float = Field(description="the mean of the four averages")
+
+
+class IdeaRef(BaseModel):
+    department: str
+    idea_id: UUID
 
 
 class IdeaOut(BaseModel):
@@ -129,7 +135,7 @@ class IdeaOut(BaseModel):
     submitted_by: str
     endorsements: int
     reviews: int
-    scores: AverageScores | None = Field(default=None, description="average review scores (single idea only)")
+    scores: AverageScores | None = Field(default=None, description="average review scores (one idea, and the ranking)")
     shortlisted_by: str | None
     backing: BackingOut | None
     closure: ClosureOut | None
@@ -138,9 +144,26 @@ class IdeaOut(BaseModel):
                     "or a departmental system's through the intake topic); null for ideas from before it was kept")
     submitted_at: datetime
     updated_at: datetime
+    merged_from: list[IdeaRef] = Field(
+        default=[], description="the ideas of this department merged into this one, in the order they were merged")
 
 
 IdeaPage = Page[IdeaOut]
+
+
+class ReviewOut(BaseModel):
+    reviewer: str = Field(description="the reviewer's pseudonym")
+    scores: Scores
+    comment: str | None
+    reviewed_at: datetime
+
+
+class Reviews(BaseModel):
+    items: list[ReviewOut] = Field(description="oldest first")
+
+
+class Ranking(BaseModel):
+    items: list[IdeaOut] = Field(description="shortlisted ideas, best overall average first, unreviewed last")
 
 
 class ConversationOut(BaseModel):

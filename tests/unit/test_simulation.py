@@ -97,7 +97,9 @@ class Replay:
                 idea.withdraw(data.by)
             case IdeaMerged():
                 assert (data.into_department, data.into_idea_id) in self.ideas, "merged into an unknown idea"
-                idea.merge(data.by, data.into_department, data.into_idea_id, department=d)
+                target = self.ideas[(data.into_department, data.into_idea_id)]
+                idea.merge(data.by, data.into_department, data.into_idea_id, department=d,
+                           target=ideas.MergeTarget(data.into_department, data.into_idea_id, target.status))
         assert idea.take_events() == [data], "the domain records another event"
 
     def experiment_command(self, n: int, d: str, data, today) -> None:

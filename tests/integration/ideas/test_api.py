@@ -110,9 +110,9 @@ async def test_decline_withdraw_merge_and_conversations(ideas, kafka_bootstrap, 
     assert not_mine.status_code == 403
     withdrawn = await ideas.client.post(f"/v1/ideas/{second['idea_id']}/withdraw", headers=ideas.headers("contributor", "alice"))
     assert withdrawn.json()["status"] == "withdrawn"
-    target = str(uuid.uuid4())
+    target = (await submit(ideas, "Idea four", person="bob"))["idea_id"]
     merged = await ideas.client.post(f"/v1/ideas/{third['idea_id']}/merge",
-                                     json={"into_department": "hmrc", "into_idea_id": target}, headers=reviewer)
+                                     json={"into_department": ideas.department, "into_idea_id": target}, headers=reviewer)
     assert merged.json()["status"] == "merged" and merged.json()["closure"]["into_idea_id"] == target
     conversation = await ideas.client.post("/v1/conversations", headers=ideas.headers("contributor"), json={
         "team": "Benefits East", "participants": 12, "held_on": "2025-06-03", "ideas_raised": 4})
@@ -121,7 +121,7 @@ async def test_decline_withdraw_merge_and_conversations(ideas, kafka_bootstrap, 
     duplicate = await ideas.client.post("/v1/conversations", headers=ideas.headers("contributor"), json={
         "conversation_id": cid, "team": "Benefits East", "participants": 12, "held_on": "2025-06-03", "ideas_raised": 4})
     assert duplicate.status_code == 409
-    records = await read_records(kafka_bootstrap, ideas_topic, count=7)
+    records = await read_records(kafka_bootstrap, ideas_topic, count=8)
     types = sorted(decode(r.value, r.headers).type for r in records)
     assert types.count("uk.gov.innovation.conversation.recorded.v1") == 1
     assert {"uk.gov.innovation.idea.declined.v1", "uk.gov.innovation.idea.withdrawn.v1",

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ideas.domain import OPEN, Backing, Idea, NotAllowed, Refused, Status
+from services.ideas.domain import (
+    OPEN, Backing, Idea, MergeTarget, NoSuchTarget, NotAllowed, OwnIdea, Refused, Status, TargetClosed,
+)
 from shared.events import (
     IdeaBacked, IdeaDeclined, IdeaEndorsed, IdeaMerged, IdeaReviewed, IdeaShortlisted, IdeaSubmitted,
     IdeaWithdrawn, Scores,
@@ -15,6 +17,7 @@ from tests.support.events import person
 
 AUTHOR, PANEL = person("author"), person("panel")
 SCORES = Scores(impact=5, feasibility=4, value_for_money=3, alignment=2)
+TARGET = MergeTarget("hmrc", uuid.uuid4(), "submitted")
 
 
 def new_idea() -> Idea:
@@ -25,12 +28,12 @@ def new_idea() -> Idea:
 
 COMMANDS = {
     "endorse": lambda idea: idea.endorse(person(f"fan-{len(idea.endorsed_by)}")),
-    "review": lambda idea: idea.review(PANEL, SCORES, "good"),
+    "review": lambda idea: idea.review(person(f"panel-{len(idea.reviewed_by)}"), SCORES, "good"),
     "shortlist": lambda idea: idea.shortlist(PANEL, None),
     "back": lambda idea: idea.back(Backing(PANEL, 5000.0, 10.0, 6)),
     "decline": lambda idea: idea.decline(PANEL, "not_feasible", "too costly"),
     "withdraw": lambda idea: idea.withdraw(AUTHOR),
-    "merge": lambda idea: idea.merge(PANEL, "hmrc", uuid.uuid4(), department="dwp"),
+    "merge": lambda idea: idea.merge(PANEL, "hmrc", TARGET.idea_id, department="dwp", target=TARGET),
 }
 # status after each command, from each status; missing = refused
 ALLOWED = {
@@ -102,8 +105,8 @@ def test_only_the_submitter_withdraws_unless_an_admin_acts_for_them():
 def test_an_idea_is_not_merged_into_itself_but_may_merge_into_another_departments_idea_of_the_same_id():
     idea = new_idea()
     with pytest.raises(Refused, match="itself"):
-        idea.merge(PANEL, "dwp", idea.idea_id, department="dwp")
-    idea.merge(PANEL, "hmrc", idea.idea_id, department="dwp")
+        idea.merge(PANEL, "dwp", idea.idea_id, department="dwp", target=MergeTarget("dwp", idea.idea_id, "submitted"))
+    idea.merge(PANEL, "hmrc", idea.idea_id, department="dwp", target=MergeTarget("hmrc", idea.idea_id, "backed"))
     assert idea.closure.into_department == "hmrc" and idea.status is Status.MERGED
 
 
@@ -113,3 +116,47 @@ def test_backing_records_the_resources():
     idea.back(Backing(PANEL, 12_000.0, 30.0, 8, "go"))
     backed = idea.take_events()[-1]
     assert (backed.sponsor, backed.budget_gbp, backed.staff_days, backed.timebox_weeks) == (PANEL, 12_000.0, 30.0, 8)
+
+
+def test_a_reviewer_reviews_an_idea_once():
+    idea = new_idea()
+    idea.review(PANEL, SCORES, "good")
+    with pytest.raises(Refused, match="already reviewed") as refused:
+        idea.review(PANEL, Scores(impact=1, feasibility=1, value_for_money=1, alignment=1), "changed my mind")
+    assert refused.value.status is Status.SUBMITTED
+    idea.review(person("panel-2"), SCORES, None)
+    assert [e.reviewer for e in idea.take_events()[1:]] == [PANEL, person("panel-2")]
+
+
+@pytest.mark.parametrize("command", ["review", "shortlist", "back", "decline", "merge"])
+def test_nobody_acts_as_the_panel_on_an_idea_they_submitted(command):
+    idea = new_idea()
+    if command == "back":
+        idea.shortlist(PANEL)
+    idea.take_events()
+    before = idea.status
+    own = {
+        "review": lambda: idea.review(AUTHOR, SCORES),
+        "shortlist": lambda: idea.shortlist(AUTHOR),
+        "back": lambda: idea.back(Backing(AUTHOR, 1.0, 1.0, 1)),
+        "decline": lambda: idea.decline(AUTHOR, "other", ""),
+        "merge": lambda: idea.merge(AUTHOR, "hmrc", TARGET.idea_id, department="dwp", target=TARGET),
+    }
+    with pytest.raises(OwnIdea) as refused:
+        own[command]()
+    assert isinstance(refused.value, NotAllowed) and "conflict of interest" in refused.value.facts["reason"]
+    assert idea.status is before and idea.events == [] and idea.reviewed_by == set()
+
+
+def test_a_merge_needs_a_target_that_exists_and_is_open():
+    idea = new_idea()
+    with pytest.raises(NoSuchTarget) as missing:
+        idea.merge(PANEL, "dwp", TARGET.idea_id, department="dwp", target=None)
+    assert missing.value.field == "into_idea_id"
+    for closed in ("withdrawn", "declined", "merged"):
+        with pytest.raises(TargetClosed, match=closed) as refused:
+            idea.merge(PANEL, "dwp", TARGET.idea_id, department="dwp", target=MergeTarget("dwp", TARGET.idea_id, closed))
+        assert refused.value.field == "into_idea_id"
+    assert idea.status is Status.SUBMITTED and idea.take_events()[1:] == []
+    idea.merge(PANEL, "dwp", TARGET.idea_id, department="dwp", target=MergeTarget("dwp", TARGET.idea_id, "backed"))
+    assert idea.status is Status.MERGED and idea.closure.into_idea_id == TARGET.idea_id
