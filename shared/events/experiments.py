@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 import uuid
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import EventData
-from shared.events.fields import Day, Days, Money, Quantity, text, whole_number
+from shared.events.fields import Day, Days, Money, Pseudonym, Quantity, text, whole_number
 
 
 class _ExperimentEvent(EventData):
@@ -17,6 +17,13 @@ class _ExperimentEvent(EventData):
     aggregate_id_field = "experiment_id"
 
     experiment_id: UUID
+
+
+MAX_SQUAD = 50
+
+# Who acted: the pseudonym of the person behind a step. Optional, so events from before it was kept (and a
+# project tool's that do not say) still decode; experiment.overdue has none, the service's clock caused it.
+By = Pseudonym | None
 
 
 class Measure(BaseModel):
@@ -37,15 +44,18 @@ class ExperimentPlanned(_ExperimentEvent):
     measure: Measure
     starts_on: Day
     ends_on: Day
-    squad_size: Annotated[int, whole_number(1, 50)]
+    squad_size: Annotated[int, whole_number(1, MAX_SQUAD)]
     budget_gbp: Money
     staff_days: Days
+    by: By = None  # the squad lead
+    squad: Annotated[tuple[Pseudonym, ...], Field(max_length=MAX_SQUAD)] = ()  # the others named on the plan
 
 
 class ExperimentStarted(_ExperimentEvent):
     event_type = "uk.gov.innovation.experiment.started.v1"
 
     started_on: Day
+    by: By = None
 
 
 class MeasurementRecorded(_ExperimentEvent):
@@ -54,6 +64,7 @@ class MeasurementRecorded(_ExperimentEvent):
     measured_on: Day
     value: Quantity
     note: Annotated[str, text(2000)] | None = None
+    by: By = None
 
 
 class ExperimentRescheduled(_ExperimentEvent):
@@ -61,6 +72,7 @@ class ExperimentRescheduled(_ExperimentEvent):
 
     ends_on: Day
     reason: Annotated[str, text(2000)]
+    by: By = None
 
 
 class ExperimentOverdue(_ExperimentEvent):
@@ -73,12 +85,14 @@ class ExperimentCompleted(_ExperimentEvent):
     event_type = "uk.gov.innovation.experiment.completed.v1"
 
     completed_on: Day
+    by: By = None
 
 
 class ExperimentAbandoned(_ExperimentEvent):
     event_type = "uk.gov.innovation.experiment.abandoned.v1"
 
     reason: Annotated[str, text(2000)]
+    by: By = None
 
 
 EXPERIMENTS_EVENTS: tuple[type[EventData], ...] = (

@@ -39,6 +39,7 @@ class OutcomeRecorded(EventData):
     learnings: Annotated[tuple[Annotated[str, text(2000)], ...], Field(min_length=1, max_length=20)]
     benefits: Benefits = Benefits()
     recommendation: Literal["scale", "adopt_elsewhere", "iterate", "stop"]
+    by: Pseudonym | None = None  # who recorded it (completed the experiment); optional, as on experiment.completed
 
 
 class OutcomeAdopted(EventData):
