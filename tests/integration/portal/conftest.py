@@ -92,6 +92,9 @@ async def start_portal(tmp_path, kafka_bootstrap, new_database, department, real
             pattern=rf"^innovation\.{re.escape(department)}[a-z0-9]*\.({'|'.join(streams)})\.v1$",
             group_id=f"reporting-portal-{uuid.uuid4().hex[:8]}")
     urls = {"experiments": "EXPERIMENTS_API_URL", "notifications": "NOTIFICATIONS_API_URL", "reporting": "REPORTING_URL"}
+    # the ideas service checks a merge into another department's idea against central reporting's catalogue
+    if "REPORTING_URL" not in (ideas_env or {}):
+        ideas.env["REPORTING_URL"] = others["reporting"].url if "reporting" in others else "http://127.0.0.1:9"
     dsn = await new_database("portal")
     portal = ServiceProcess("portal", log=tmp_path / "portal.log", PORTAL_DATABASE_URL=dsn, IDEAS_API_URL=ideas.url,
                             OIDC_CLIENT_ID=realm.portal_client_id, OIDC_CLIENT_SECRET=realm.portal_client_secret,
