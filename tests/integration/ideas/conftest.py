@@ -19,6 +19,8 @@ SECRET = "ideas-test-secret"
 
 
 def settings_for(dsn: str, department: str, bootstrap: str, **more) -> IdeasSettings:
+    # reporting unreachable unless a test starts one (never someone's `make up` on the default port)
+    more.setdefault("reporting_url", "http://127.0.0.1:9")
     return IdeasSettings(department=department, database_url=dsn, kafka_bootstrap_servers=bootstrap,
                          pseudonym_secret=SECRET, **more)
 
@@ -72,7 +74,8 @@ async def served(settings: IdeasSettings) -> AsyncIterator[str]:
     port = free_port()
     env = {**os.environ, "INNOVATION_DEPARTMENT": settings.department, "IDEAS_DATABASE_URL": settings.database_url,
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "HTTP_PORT": str(port),
-           "INNOVATION_PSEUDONYM_SECRET": settings.pseudonym_secret, "LOG_LEVEL": "WARNING"}
+           "INNOVATION_PSEUDONYM_SECRET": settings.pseudonym_secret, "LOG_LEVEL": "WARNING",
+           "REPORTING_URL": settings.reporting_url}
     process = subprocess.Popen([sys.executable, "-m", "services.ideas"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:

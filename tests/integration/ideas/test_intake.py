@@ -218,3 +218,35 @@ async def test_an_intake_event_and_an_http_command_racing_on_one_idea_agree_with
         else:
             assert replay.status is domain.Status.DECLINED
             assert answers[idea_id] == 409 and idea_id not in refused
+
+
+async def test_intake_merges_and_reviews_follow_the_panels_rules(ideas, kafka_bootstrap, intake, ideas_topic):
+    from shared.events import IdeaMerged, Scores
+
+    d = ideas.department
+    target, merged, own = (from_tool(d, submission(by=by)) for by in ("tara", "alice", "olga"))
+    endorsed = from_tool(d, IdeaEndorsed(idea_id=merged.data.idea_id, endorsed_by=person("carol")))
+    into_missing = from_tool(d, IdeaMerged(idea_id=own.data.idea_id, into_department=d, into_idea_id=uuid.uuid4(),
+                                           by=person("rita")))
+    own_review = from_tool(d, IdeaReviewed(idea_id=own.data.idea_id, reviewer=person("olga"),
+                                           scores=Scores(impact=5, feasibility=5, value_for_money=5, alignment=5)))
+    merge = from_tool(d, IdeaMerged(idea_id=merged.data.idea_id, into_department=d, into_idea_id=target.data.idea_id,
+                                    by=person("rita")))
+    into_merged = from_tool(d, IdeaMerged(idea_id=own.data.idea_id, into_department=d,
+                                          into_idea_id=merged.data.idea_id, by=person("rita")))
+    # the intake orders one idea's events only (they share a key): each stage waits for the one it depends on
+    for stage in ((target, merged, own), (endorsed, into_missing, own_review, merge), (into_merged,)):
+        for event in stage:
+            emit_event(kafka_bootstrap, intake, event)
+        await settled(kafka_bootstrap, ideas, intake)
+    await eventually(lambda: at_least(dead_letters(kafka_bootstrap, "ideas", intake), 3), what="three dead letters")
+    await settled(kafka_bootstrap, ideas, intake)
+    letters = await dead_letters(kafka_bootstrap, "ideas", intake)
+    reasons = {dict(r.headers)["ce_id"].decode(): dict(r.headers)["dlq_error_class"].decode() for r in letters}
+    assert reasons == {str(into_missing.id): "NoSuchTarget", str(own_review.id): "OwnIdea",
+                       str(into_merged.id): "TargetClosed"}
+    shown = (await ideas.client.get(f"/v1/ideas/{target.data.idea_id}", headers=ideas.headers("viewer"))).json()
+    assert shown["merged_from"] == [{"department": d, "idea_id": str(merged.data.idea_id)}]
+    assert shown["endorsements"] == 1
+    published = {e.id for e in events_of(await read_to_end(kafka_bootstrap, ideas_topic))}
+    assert published == {target.id, merged.id, own.id, endorsed.id, merge.id}
