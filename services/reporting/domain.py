@@ -47,7 +47,8 @@ class IdeaRow:
     budget_gbp: float | None = None
     staff_days: float | None = None
     decline_reason: str | None = None
-    merged_into: str | None = None
+    merged_into: str | None = None  # the target's department
+    merged_into_idea_id: UUID | None = None  # and its id
 
 
 @dataclass
@@ -232,7 +233,7 @@ def _withdrawn(c: Changes, e: Event) -> None:
 def _merged(c: Changes, e: Event) -> None:
     row = c.idea(e)
     row.merged_at = _earliest(row.merged_at, e.time)
-    row.merged_into = e.data.into_department
+    row.merged_into, row.merged_into_idea_id = e.data.into_department, e.data.into_idea_id
     c.participant(e, e.data.by)
 
 

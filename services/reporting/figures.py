@@ -349,3 +349,21 @@ async def recent_ideas(conn: asyncpg.Connection, limit: int) -> list[dict[str, A
         """SELECT department, title, status, submitted_at FROM ideas WHERE submitted_at IS NOT NULL
            ORDER BY submitted_at DESC, idea_id LIMIT $1""", limit)
     return [dict(r) for r in rows]
+
+
+async def idea(conn: asyncpg.Connection, department: str, idea_id: Any) -> dict[str, Any] | None:
+    """One idea of the catalogue, with the ideas merged into it (any department's, in the order they were merged)
+    and the idea it was merged into; None when reporting has seen no event of it."""
+    row = await conn.fetchrow(
+        """SELECT department, idea_id, title, status, themes,
+                  coalesce((SELECT jsonb_agg(jsonb_build_object('department', m.department, 'idea_id', m.idea_id)
+                                             ORDER BY m.merged_at, m.department, m.idea_id)
+                            FROM ideas m WHERE m.merged_into = ideas.department
+                                           AND m.merged_into_idea_id = ideas.idea_id), '[]')::text AS merged_from,
+                  CASE WHEN merged_into_idea_id IS NOT NULL THEN jsonb_build_object(
+                      'department', merged_into, 'idea_id', merged_into_idea_id)::text END AS merged_into
+           FROM ideas WHERE department = $1 AND idea_id = $2""", department, idea_id)
+    if row is None:
+        return None
+    return dict(row) | {"merged_from": json.loads(row["merged_from"]),
+                        "merged_into": json.loads(row["merged_into"]) if row["merged_into"] else None}

@@ -98,6 +98,20 @@ async def similar(
         return {"q": q, "ideas": await figures.similar_ideas(conn, q.strip(), limit, exclude_department)}
 
 
+@router.get("/ideas/{department}/{idea_id}", summary="One idea of the catalogue, with what was merged into it",
+            description="An idea as central reporting knows it: department, idea_id, title, status, themes, "
+                        "`merged_from` (the ideas of any department merged into it, in the order they were merged: "
+                        "`[{department, idea_id}]`) and `merged_into` (`{department, idea_id}` or null). 404 when "
+                        "reporting has seen no event of it. The ideas services check a merge into another "
+                        "department's idea here.")
+async def idea(request: Request, department: Department, idea_id: UUID) -> dict[str, Any]:
+    async with reading(request) as conn:
+        found = await figures.idea(conn, department, idea_id)
+    if found is None:
+        raise ApiError(404, "no such idea", [{"field": "idea_id", "rule": "an idea the department has published"}])
+    return found
+
+
 class OutcomesPage(Page[dict[str, Any]]):
     pass
 

@@ -28,7 +28,7 @@ _TYPES = {
     "events": "bigint", "experiment_id": "uuid", "feasibility": "int2", "first_event_at": "timestamptz",
     "first_seen_at": "timestamptz", "held_on": "date", "hours_saved_per_year": "float8", "idea_id": "uuid",
     "ideas_raised": "int", "impact": "int2", "last_event_at": "timestamptz", "learning": "text",
-    "measurements": "int", "merged_at": "timestamptz", "merged_into": "text", "origin_department": "text",
+    "measurements": "int", "merged_at": "timestamptz", "merged_into": "text", "merged_into_idea_id": "uuid", "origin_department": "text",
     "origin_outcome_id": "uuid", "outcome_id": "uuid", "overdue_on": "date", "participants": "int",
     "people_affected": "int8", "planned_at": "timestamptz", "position": "int2", "pseudonym": "text",
     "recommendation": "text", "recorded_at": "timestamptz", "result": "text", "reviewed_at": "timestamptz",
@@ -77,7 +77,8 @@ ON CONFLICT (department, idea_id) DO UPDATE SET
     budget_gbp = coalesce(excluded.budget_gbp, t.budget_gbp),
     staff_days = coalesce(excluded.staff_days, t.staff_days),
     decline_reason = coalesce(excluded.decline_reason, t.decline_reason),
-    merged_into = coalesce(excluded.merged_into, t.merged_into)
+    merged_into = coalesce(excluded.merged_into, t.merged_into),
+    merged_into_idea_id = coalesce(excluded.merged_into_idea_id, t.merged_into_idea_id)
 """
 
 _ENDORSEMENTS = _insert("endorsements", Endorsement) + """\
