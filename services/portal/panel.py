@@ -4,6 +4,7 @@ is a small form posting to its own address; the ideas API's refusals come back i
 success as a banner after a redirect."""
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -40,7 +41,7 @@ async def queue(request: Request, session: Panel, handlers: Handlers, cursor: st
         if refused.status != 422:
             raise
         raise ApiRefused(422, {"error": "That page of the queue does not exist. Start again from the review queue."}) from None
-    next_page = f"/review?cursor={found['next_cursor']}" if found.get("next_cursor") else None
+    next_page = f"/review?{urlencode({'cursor': found['next_cursor']})}" if found.get("next_cursor") else None
     return page(request, "panel_queue.html", ideas=review.queue_rows(found["items"]), next_page=next_page,
                 first_page=not cursor)
 
@@ -64,11 +65,18 @@ async def _review_page(request: Request, session: Session, handlers: PortalHandl
     mine = handlers.is_submitter(session, idea)
     may = review.actions(idea, mine, reviewed=review.my_review(reviews or [], me) is not None)
     target = (idea.get("closure") or {}) if idea.get("status") == "merged" else {}
+    merged_from = []  # the ideas merged into it, by title where this department has them
+    for ref in (idea.get("merged_from") or [])[:50]:
+        here = ref.get("department") == handlers.settings.department
+        found = await handlers.ideas.idea_or_none(session.access_token, ref["idea_id"]) if here else None
+        merged_from.append({"idea_id": ref["idea_id"], "department": ref.get("department", ""), "here": here,
+                            "title": found["title"] if found else None})
     form = form or review.PanelForm({})
     return page(request, "panel_idea.html", status, idea=idea, reviews=review.reviews_shown(reviews or [], me),
                 reviews_known=reviews is not None, averages=review.averages(idea.get("scores")), may=may,
                 criteria=review.CRITERIA, reasons=review.DECLINE_REASONS, values=form.values, errors=form.errors,
                 merged_here=target.get("into_department") == handlers.settings.department, target=target,
+                merged_from=merged_from,
                 limit=review.TEXT_LIMIT, **context)
 
 
@@ -181,6 +189,12 @@ async def merge(request: Request, idea_id: UUID, session: Panel, form: Posted, h
         return await _merge_page(request, session, handlers, idea_id, search, chosen=chosen)
     try:
         await handlers.ideas.decide(session.access_token, idea_id, "merge", into)
+    except ApiUnavailable:
+        if chosen.here:
+            raise
+        # the ideas API checks another department's idea with central reporting, which did not answer
+        return await _merge_page(request, session, handlers, idea_id, search, 503, {
+            "target": f"{chosen.department.upper()}'s ideas cannot be checked at the moment: try again later"})
     except ApiRefused as refused:
         if refused.status not in (403, 404, 409, 422):
             raise

@@ -4,6 +4,7 @@ shortlisting, backing, declining and merging each from a small form, the ideas A
 error summary, and every result checked through the APIs."""
 
 import base64
+import html
 import json
 import re
 import uuid
@@ -142,8 +143,18 @@ async def test_shortlisted_ideas_are_ranked_and_one_is_backed_with_its_figures(p
     for idea, score in ((strong, 5), (weak, 2)):
         await api.call("reviewer2", "POST", f"/v1/ideas/{idea['idea_id']}/reviews", {"scores": {
             "impact": score, "feasibility": score, "value_for_money": score, "alignment": score}})
+    later = [await api.submit(title=unique_title("Later")) for _ in range(19)]
     async with browser() as reviewer:
         await sign_in(reviewer, portal, "reviewer")
+        # the queue, oldest first, 20 to a page
+        first_page = await reviewer.get(f"{portal.url}/review")
+        listed = re.findall(r'href="/review/ideas/([0-9a-f-]{36})"', first_page.text)
+        assert listed == [strong["idea_id"], weak["idea_id"], *(i["idea_id"] for i in later[:18])]
+        next_page = re.search(r'href="([^"]+)" rel="next" id="next-page"', first_page.text).group(1)
+        second_page = await reviewer.get(f"{portal.url}{html.unescape(next_page)}")
+        assert re.findall(r'href="/review/ideas/([0-9a-f-]{36})"', second_page.text) == [later[18]["idea_id"]]
+        assert 'id="next-page"' not in second_page.text
+        assert (await reviewer.get(f"{portal.url}/review?cursor=forged")).status_code == 400
         for idea in (weak, strong):
             page = await reviewer.get(f"{portal.url}/review/ideas/{idea['idea_id']}")
             assert 'id="shortlist"' in page.text and 'id="back"' not in page.text  # backing comes after
@@ -263,6 +274,9 @@ async def test_an_idea_is_merged_into_a_searched_target_here_or_in_another_depar
                                                       "target": f"{department}/{target['idea_id']}"})
             assert merged.status_code == 200 and "The idea has been merged" in merged.text
             assert f'href="/review/ideas/{target["idea_id"]}"' in merged.text
+            into_page = await reviewer.get(f"{portal.url}/review/ideas/{target['idea_id']}")
+            merged_from = re.search(r'id="merged-from">.*?</dd>', into_page.text, re.S).group()
+            assert f'href="/review/ideas/{first["idea_id"]}"' in merged_from and first["title"] in merged_from
 
             # into another department's idea: checked against central reporting by the ideas API
             merge2 = f"{portal.url}/review/ideas/{second['idea_id']}/merge"
@@ -275,6 +289,25 @@ async def test_an_idea_is_merged_into_a_searched_target_here_or_in_another_depar
             merged2 = await reviewer.post(merge2, data={"q": word, "step": "confirm", "csrf_token": csrf_of(check2),
                                                         "target": f"{other}/{theirs}"})
             assert merged2.status_code == 200 and f"An idea in {other.upper()}" in merged2.text
+            reporting = portal.others["reporting"].url
+
+            async def lineage_central() -> bool:
+                async with httpx.AsyncClient(base_url=reporting, timeout=10) as client:
+                    answer = await client.get(f"/v1/ideas/{other}/{theirs}")
+                return answer.status_code == 200 and {"department": department, "idea_id": second["idea_id"]} in \
+                    answer.json().get("merged_from", [])
+
+            await eventually(lineage_central, what="central reporting's lineage of the other department's idea")
+
+            # central reporting down: a merge into another department's idea cannot be checked, and says so
+            third = await api.submit(title=unique_title("Third"))
+            portal.others["reporting"].stop()
+            unchecked = await reviewer.post(f"{portal.url}/review/ideas/{third['idea_id']}/merge", data={
+                "q": word, "step": "confirm", "csrf_token": csrf_of(check2), "target": f"{other}/{theirs}"})
+            assert unchecked.status_code == 503
+            assert f"{other.upper()}&#39;s ideas cannot be checked at the moment" in problems(unchecked)
+            assert 'id="elsewhere-unreachable"' in unchecked.text  # and the search shows this department's only
+            assert (await api.call("reviewer", "GET", f"/v1/ideas/{third['idea_id']}"))["status"] == "submitted"
 
         one = await api.call("reviewer", "GET", f"/v1/ideas/{first['idea_id']}")
         assert one["status"] == "merged"
@@ -284,12 +317,3 @@ async def test_an_idea_is_merged_into_a_searched_target_here_or_in_another_depar
         two = await api.call("reviewer", "GET", f"/v1/ideas/{second['idea_id']}")
         assert (two["status"], two["closure"]["into_department"], two["closure"]["into_idea_id"]) == (
             "merged", other, str(theirs))
-        reporting = portal.others["reporting"].url
-
-        async def lineage_central() -> bool:
-            async with httpx.AsyncClient(base_url=reporting, timeout=10) as client:
-                answer = await client.get(f"/v1/ideas/{other}/{theirs}")
-            return answer.status_code == 200 and {"department": department, "idea_id": second["idea_id"]} in \
-                answer.json().get("merged_from", [])
-
-        await eventually(lineage_central, what="central reporting's lineage of the other department's idea")
