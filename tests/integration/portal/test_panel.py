@@ -220,6 +220,12 @@ async def test_a_declined_idea_shows_its_reason_and_note_to_the_person_who_raise
         assert declined.status_code == 200 and "The idea has been declined" in declined.text
         assert "It cannot be done now. It needs a new case system: &lt;b&gt;try again&lt;/b&gt; in April." in declined.text
         assert not re.search(r'id="(score|shortlist|back|decline)"', declined.text)
+        twice = await reviewer.post(f"{url}/decline", data={"reason": "other", "decline_note": "Again",
+                                                            "csrf_token": csrf_of(page)})
+        assert twice.status_code == 409 and "This idea is declined now, so it cannot be declined" in problems(twice)
+        oversized = await reviewer.post(f"{url}/shortlist", data={"shortlist_note": "x" * 40_000,
+                                                                  "csrf_token": csrf_of(page)})
+        assert oversized.status_code == 403  # the portal reads no form over 32 KiB
 
         await sign_in(contributor, portal, "contributor")
         story = await contributor.get(f"{portal.url}/ideas/{idea['idea_id']}")
