@@ -122,6 +122,9 @@ async def test_two_reviewers_score_an_idea_from_their_queues_once_each_and_nobod
         # a contributor sees none of the panel's pages, and is not offered the menu link
         home = await sign_in(contributor, portal, "contributor")
         assert 'href="/review"' not in home.text
+        assert 'id="review-link"' not in (await contributor.get(f"{portal.url}/ideas/{idea['idea_id']}")).text
+        story = await reviewer.get(f"{portal.url}/ideas/{idea['idea_id']}")
+        assert f'href="/review/ideas/{idea["idea_id"]}" id="review-link"' in story.text  # from the story to the panel
         for path in ("/review", "/review/ranking", f"/review/ideas/{idea['idea_id']}",
                      f"/review/ideas/{idea['idea_id']}/merge"):
             page = await contributor.get(f"{portal.url}{path}")
