@@ -116,6 +116,19 @@ class ExperimentsApi(Api):
     async def experiment(self, token: str, experiment_id: UUID) -> dict[str, Any] | None:
         return await self._found(f"/v1/experiments/{experiment_id}", token)
 
+    # The squad's calls
+
+    async def page(self, token: str, limit: int = 20, status: str | None = None,
+                   cursor: str | None = None) -> dict[str, Any]:
+        """The department's experiments, oldest first: {"items", "next_cursor"}."""
+        params = {"limit": limit} | ({"status": status} if status else {}) | ({"cursor": cursor} if cursor else {})
+        return await self._call("GET", "/v1/experiments", token, params=params)
+
+    async def act(self, token: str, experiment_id: UUID, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """action: plan, start, measurements, reschedule, complete or abandon; the experiment as it is now."""
+        return await self._call("POST", f"/v1/experiments/{experiment_id}/{action}", token,
+                                **({"json": body} if body is not None else {}))
+
 
 class NotificationsApi(Api):
     name = "notifications API"

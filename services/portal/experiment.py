@@ -156,7 +156,7 @@ def _choice(form: SquadForm, name: str, required: str) -> str | None:
     return None
 
 
-def _as_day(value: Any) -> date | None:
+def as_day(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     try:
@@ -178,7 +178,7 @@ def plan_values(experiment: dict[str, Any]) -> dict[str, str]:
               "squad_size": str(experiment.get("squad_size") or ""),
               "budget_gbp": _shown(experiment.get("budget_gbp")), "staff_days": _shown(experiment.get("staff_days"))}
     for name in ("starts_on", "ends_on"):
-        day = _as_day(experiment.get(name))
+        day = as_day(experiment.get(name))
         values |= {f"{name}-day": str(day.day), f"{name}-month": str(day.month), f"{name}-year": str(day.year)} \
             if day else _date_values({}, name)
     return values
@@ -379,10 +379,20 @@ def refusal_message(status: int, body: dict[str, Any], action: str) -> str:
 # Page data
 
 
+def not_allowed(experiment: dict[str, Any], action: str) -> str:
+    """Why an action's page is not offered in the experiment's state."""
+    status = experiment.get("status")
+    if status == "planning" and not experiment.get("hypothesis") and action in ("start", "reschedule"):
+        return f"Plan the experiment before you {'start' if action == 'start' else 'reschedule'} it."
+    if status == "planning" and action in ("measurements", "complete"):
+        return f"Start the experiment before you {'record measurements' if action == 'measurements' else 'complete it'}."
+    return f"This experiment is {status}, so it cannot be {VERBS.get(action, action)} now."
+
+
 def is_overdue(experiment: dict[str, Any], today: date) -> bool:
     """Still open after its end date: what the time box check marks overdue (without waiting for it, and not after a
     reschedule moved the end date on)."""
-    ends = _as_day(experiment.get("ends_on"))
+    ends = as_day(experiment.get("ends_on"))
     return experiment.get("status") in OPEN and ends is not None and ends < today
 
 
@@ -426,7 +436,7 @@ class Row:
 
 def rows(experiments: list[dict[str, Any]], titles: dict[str, str], today: date) -> list[Row]:
     return [Row(str(e["experiment_id"]), titles.get(str(e.get("idea_id")), "") or "An idea's experiment",
-                str(e.get("status", "")), long_day(_as_day(e.get("starts_on"))), long_day(_as_day(e.get("ends_on"))),
+                str(e.get("status", "")), long_day(as_day(e.get("starts_on"))), long_day(as_day(e.get("ends_on"))),
                 is_overdue(e, today)) for e in experiments]
 
 
@@ -460,7 +470,7 @@ def history(experiment: dict[str, Any], me: str | None) -> list[HistoryStep]:
     steps = [s for s in experiment.get("history") or [] if isinstance(s, dict)]
     steps.sort(key=lambda s: str(s.get("at") or ""))
     return [HistoryStep(STEP_NAMES.get(str(s.get("step")), str(s.get("step", "")).capitalize()),
-                        who(s.get("by"), me, experiment) or ("The time box" if s.get("step") == "overdue" else ""),
+                        who(s.get("by"), me, experiment),
                         _when(s.get("at")), str(s.get("detail") or "")) for s in steps]
 
 
@@ -497,9 +507,9 @@ class MeasurementRow:
 def measurements(experiment: dict[str, Any], me: str | None) -> list[MeasurementRow]:
     """The measurements by date (the same data as the chart), each with who recorded it where the API says."""
     unit = (experiment.get("measure") or {}).get("unit", "")
-    found = [m for m in experiment.get("measurements") or [] if isinstance(m, dict) and _as_day(m.get("measured_on"))]
-    found.sort(key=lambda m: _as_day(m["measured_on"]))
-    return [MeasurementRow(long_day(_as_day(m["measured_on"])), value_text(m.get("value"), unit),
+    found = [m for m in experiment.get("measurements") or [] if isinstance(m, dict) and as_day(m.get("measured_on"))]
+    found.sort(key=lambda m: as_day(m["measured_on"]))
+    return [MeasurementRow(long_day(as_day(m["measured_on"])), value_text(m.get("value"), unit),
                            str(m.get("note") or ""), who(m.get("recorded_by"), me, experiment)) for m in found]
 
 
@@ -585,8 +595,8 @@ def chart(experiment: dict[str, Any], today: date) -> Chart | None:
         return None
     unit, name = str(measure.get("unit", "")), str(measure.get("name", "the measure"))
     baseline, target = float(measure["baseline"]), float(measure["target"])
-    found = sorted(((_as_day(m.get("measured_on")), float(m["value"])) for m in experiment.get("measurements") or []
-                    if isinstance(m, dict) and _as_day(m.get("measured_on")) and isinstance(m.get("value"), (int, float))),
+    found = sorted(((as_day(m.get("measured_on")), float(m["value"])) for m in experiment.get("measurements") or []
+                    if isinstance(m, dict) and as_day(m.get("measured_on")) and isinstance(m.get("value"), (int, float))),
                    key=lambda m: m[0])
     values = [baseline, target, *(v for _, v in found)]
     low, high = min(values), max(values)
@@ -601,8 +611,8 @@ def chart(experiment: dict[str, Any], today: date) -> Chart | None:
     def y(value: float) -> float:
         return _round(BOTTOM - _scale(value, y_low, y_high) * (BOTTOM - TOP))
 
-    starts = _as_day(experiment.get("starts_on")) or (found[0][0] if found else today)
-    ends = _as_day(experiment.get("ends_on")) or starts
+    starts = as_day(experiment.get("starts_on")) or (found[0][0] if found else today)
+    ends = as_day(experiment.get("ends_on")) or starts
     first = min([starts, *(d for d, _ in found)])
     last = max([ends, *(d for d, _ in found)])
     if last <= first:
