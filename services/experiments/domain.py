@@ -6,8 +6,11 @@
     planning | running: overdue, once, when the end date has passed with no outcome
 
 A backed idea opens an experiment in `planning` with the backing's budget, staff days and
-time box; `plan` adds the hypothesis, the measure and the dates, and may be repeated until
-the experiment starts.
+time box; `plan` adds the hypothesis, the measure, the dates and the squad (its lead is the person
+who plans), and may be repeated until the experiment starts.
+
+Every command names who acted (`by`, a pseudonym; None where a project tool's event does not say), and
+every event the experiment publishes becomes a step of its history (`remember`), at the event's time.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import uuid
 
 from shared.events.experiments import experiment_id_for  # noqa: F401 (re-exported)
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from shared.events import (
@@ -31,12 +34,14 @@ from shared.events import (
 )
 from shared.events import Measure as MeasureData
 from shared.events import MeasurementRecorded, OutcomeAdopted, OutcomeRecorded
+from shared.events.experiments import MAX_SQUAD
 from shared.refusals import Conflict, Invalid
 
 Status = Literal["planning", "running", "completed", "abandoned"]
 Direction = Literal["increase", "decrease"]
 Result = Literal["succeeded", "failed", "inconclusive"]
 Recommendation = Literal["scale", "adopt_elsewhere", "iterate", "stop"]
+StepName = Literal["planned", "started", "measured", "rescheduled", "completed", "abandoned", "overdue"]
 
 OPEN: tuple[Status, ...] = ("planning", "running")
 MAX_LEARNINGS = 20
@@ -79,6 +84,17 @@ class Measurement:
     measured_on: date
     value: float
     note: str | None = None
+    recorded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an experiment's history: what happened, who did it (None: unknown, or the clock), when."""
+
+    step: StepName
+    by: str | None
+    at: datetime
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,7 @@ class Outcome:
     cash_savings_gbp_per_year: float | None = None
     hours_saved_per_year: float | None = None
     people_affected: int | None = None
+    recorded_by: str | None = None
 
     def check(self) -> None:
         if not 1 <= len(self.learnings) <= MAX_LEARNINGS:
@@ -119,12 +136,15 @@ class Experiment:
     hypothesis: str | None = None
     measure: Measure | None = None
     squad_size: int | None = None
+    squad_lead: str | None = None
+    squad: tuple[str, ...] = ()
     started_on: date | None = None
     completed_on: date | None = None
     abandon_reason: str | None = None
     overdue: bool = False
     measurements: list[Measurement] = field(default_factory=list)
     outcome: Outcome | None = None
+    history: list[Step] = field(default_factory=list)
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -153,8 +173,10 @@ class Experiment:
 
     def plan(
         self, *, hypothesis: str, measure: Measure, starts_on: date, ends_on: date, squad_size: int,
-        budget_gbp: float | None = None, staff_days: float | None = None,
+        budget_gbp: float | None = None, staff_days: float | None = None, by: str | None = None,
+        squad: tuple[str, ...] = (),
     ) -> None:
+        """`by` plans and leads the squad; `squad` names the others (the lead may be named too)."""
         self._require(("planning",), "plan")
         budget = self.budget_gbp if budget_gbp is None else budget_gbp
         days = self.staff_days if staff_days is None else staff_days
@@ -171,25 +193,28 @@ class Experiment:
                 raise InvalidInput(name, "must not be negative")
             if value > backed:
                 raise InvalidInput(name, f"at most the {backed:g} the backing gave")
+        _check_squad(squad, by, squad_size)
         self.hypothesis, self.measure, self.squad_size = hypothesis, measure, squad_size
+        self.squad_lead, self.squad = by, tuple(squad)
         self.starts_on, self.ends_on, self.budget_gbp, self.staff_days = starts_on, ends_on, budget, days
         self.events.append(ExperimentPlanned(
             experiment_id=self.experiment_id, idea_id=self.idea_id, hypothesis=hypothesis,
             measure=MeasureData(name=measure.name, unit=measure.unit, baseline=float(measure.baseline),
                                 target=float(measure.target), direction=measure.direction),
             starts_on=starts_on, ends_on=ends_on, squad_size=squad_size, budget_gbp=float(budget),
-            staff_days=float(days),
+            staff_days=float(days), by=by, squad=tuple(squad),
         ))
 
-    def start(self, today: date) -> None:
+    def start(self, today: date, *, by: str | None = None) -> None:
         self._require(("planning",), "start")
         if not self.planned:
             raise InvalidTransition("the experiment cannot start before it is planned (hypothesis, measure, dates)",
                                     self.status)
         self.status, self.started_on = "running", today
-        self.events.append(ExperimentStarted(experiment_id=self.experiment_id, started_on=today))
+        self.events.append(ExperimentStarted(experiment_id=self.experiment_id, started_on=today, by=by))
 
     def record_measurement(self, measurement: Measurement, today: date) -> None:
+        """`measurement.recorded_by` is who acted."""
         self._require(("running",), "record a measurement")
         assert self.started_on is not None
         if measurement.measured_on < self.started_on:
@@ -201,10 +226,10 @@ class Experiment:
         self.measurements.append(measurement)
         self.events.append(MeasurementRecorded(
             experiment_id=self.experiment_id, measured_on=measurement.measured_on, value=float(measurement.value),
-            note=measurement.note,
+            note=measurement.note, by=measurement.recorded_by,
         ))
 
-    def reschedule(self, ends_on: date, reason: str) -> None:
+    def reschedule(self, ends_on: date, reason: str, *, by: str | None = None) -> None:
         self._require(OPEN, "reschedule")
         if not self.planned:
             raise InvalidTransition("the experiment cannot be rescheduled before it is planned", self.status)
@@ -214,12 +239,15 @@ class Experiment:
         if ends_on == self.ends_on:
             raise InvalidInput("ends_on", "must differ from the current end date")
         self.ends_on = ends_on
-        self.events.append(ExperimentRescheduled(experiment_id=self.experiment_id, ends_on=ends_on, reason=reason))
+        self.events.append(ExperimentRescheduled(experiment_id=self.experiment_id, ends_on=ends_on, reason=reason,
+                                                 by=by))
 
-    def complete(self, outcome: Outcome, today: date) -> None:
+    def complete(self, outcome: Outcome, today: date, *, by: str | None = None) -> None:
+        """`by` completes the experiment; `outcome.recorded_by` recorded the outcome (through the API, the same
+        person; a project tool's two events may say each their own)."""
         self.check_completion(outcome, on=today)
         self.status, self.completed_on, self.outcome = "completed", today, outcome
-        self.events.append(ExperimentCompleted(experiment_id=self.experiment_id, completed_on=today))
+        self.events.append(ExperimentCompleted(experiment_id=self.experiment_id, completed_on=today, by=by))
         self.events.append(OutcomeRecorded(
             outcome_id=outcome.outcome_id, experiment_id=self.experiment_id, idea_id=self.idea_id,
             result=outcome.result, summary=outcome.summary, learnings=outcome.learnings,
@@ -228,7 +256,7 @@ class Experiment:
                 hours_saved_per_year=_float_or_none(outcome.hours_saved_per_year),
                 people_affected=outcome.people_affected,
             ),
-            recommendation=outcome.recommendation,
+            recommendation=outcome.recommendation, by=outcome.recorded_by,
         ))
 
     def check_completion(self, outcome: Outcome | None = None, *, on: date | None = None) -> None:
@@ -242,19 +270,19 @@ class Experiment:
         if outcome is not None:
             outcome.check()
 
-    def abandon(self, reason: str) -> None:
+    def abandon(self, reason: str, *, by: str | None = None) -> None:
         self._require(OPEN, "abandon")
         if not reason.strip():
             raise InvalidInput("reason", "must have text")
         self.status, self.abandon_reason = "abandoned", reason
-        self.events.append(ExperimentAbandoned(experiment_id=self.experiment_id, reason=reason))
+        self.events.append(ExperimentAbandoned(experiment_id=self.experiment_id, reason=reason, by=by))
 
-    def idea_withdrawn(self) -> bool:
-        """The idea behind the experiment was withdrawn: abandons it while still in planning.
+    def idea_withdrawn(self, by: str | None = None) -> bool:
+        """The idea behind the experiment was withdrawn (by `by`): abandons it while still in planning.
         Returns whether it did (a running or finished experiment carries on as it is)."""
         if self.status != "planning":
             return False
-        self.abandon("the idea was withdrawn")
+        self.abandon("the idea was withdrawn", by=by)
         return True
 
     def mark_overdue(self, today: date) -> bool:
@@ -269,11 +297,52 @@ class Experiment:
         events, self.events = self.events, []
         return events
 
+    def remember(self, data: EventData, at: datetime) -> None:
+        """Adds the step an event of this experiment records to its history, `at` the event's time. The
+        outcome has no step of its own: experiment.completed, published with it, is the step."""
+        step = _step_of(data, self.measure, self.outcome)
+        if step is not None:
+            name, by, detail = step
+            self.history.append(Step(step=name, by=by, at=at, detail=detail))
+
     def _require(self, allowed: tuple[Status, ...], action: str) -> None:
         if self.status not in allowed:
             states = " or ".join(allowed)
             raise InvalidTransition(f"cannot {action} an experiment that is {self.status}; it must be {states}",
                                     self.status)
+
+
+def _check_squad(squad: tuple[str, ...], lead: str | None, squad_size: int) -> None:
+    if len(squad) > MAX_SQUAD:
+        raise InvalidInput("squad", f"at most {MAX_SQUAD} people")
+    if len(set(squad)) != len(squad):
+        raise InvalidInput("squad", "each person named once")
+    # The lead counts whether named or not; a tool's plan that names no lead counts the people it names.
+    people = len(set(squad) | {lead}) if lead is not None else len(squad)
+    if people > squad_size:
+        raise InvalidInput("squad", f"{people} people named on the plan, the lead included, but squad_size is "
+                                    f"{squad_size}: name at most squad_size people, or make the squad bigger")
+
+
+def _step_of(data: EventData, measure: Measure | None,
+             outcome: Outcome | None) -> tuple[StepName, str | None, str | None] | None:
+    match data:
+        case ExperimentPlanned():
+            return "planned", data.by, (f"{data.starts_on} to {data.ends_on}, a squad of {data.squad_size}")
+        case ExperimentStarted():
+            return "started", data.by, f"started on {data.started_on}"
+        case MeasurementRecorded():
+            unit = f" {measure.unit}" if measure else ""
+            return "measured", data.by, f"{data.value:g}{unit} on {data.measured_on}"
+        case ExperimentRescheduled():
+            return "rescheduled", data.by, f"to end on {data.ends_on}: {data.reason}"
+        case ExperimentOverdue():
+            return "overdue", None, f"the end date {data.ended_on} passed with no outcome"
+        case ExperimentCompleted():
+            return "completed", data.by, outcome.result if outcome else None
+        case ExperimentAbandoned():
+            return "abandoned", data.by, data.reason
+    return None
 
 
 def _check_dates(starts_on: date, ends_on: date) -> None:

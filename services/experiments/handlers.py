@@ -32,6 +32,7 @@ from shared.events import (
     OutcomeRecorded,
     new_event,
 )
+from shared.events.pseudonym import pseudonymise
 from shared.logging import get_logger
 from shared.outbox import enqueue
 from shared.refusals import Conflict, Forbidden, Invalid, NotFound
@@ -100,6 +101,12 @@ class Experiments:
     pool: asyncpg.Pool
     department: str
     clock: Clock
+    pseudonym_secret: str = ""  # names people from the department's own references (the squad on a plan)
+
+    def people(self, person_refs: list[str]) -> tuple[str, ...]:
+        """The pseudonyms of people named in a request body, in order (the acting person's comes from
+        shared.auth)."""
+        return tuple(pseudonymise(self.pseudonym_secret, ref) for ref in person_refs)
 
     # -- from the department's ideas stream --------------------------------------------------
 
@@ -130,7 +137,7 @@ class Experiments:
         if experiment is None:
             # The usual case: an idea can only be withdrawn before it is backed, so it never had an experiment.
             return
-        if experiment.idea_withdrawn():
+        if experiment.idea_withdrawn(by=event.data.by):
             await self._save(conn, experiment, causation=str(event.id))
         else:
             log.info("idea withdrawn after its experiment left planning; the experiment carries on",
@@ -167,6 +174,7 @@ class Experiments:
             return
         _command_of(data)(experiment, self.clock.today())
         _as_recorded(experiment.take_events(), [event])
+        experiment.remember(event.data, event.time)
         await repository.update(conn, experiment)
         await enqueue(conn, [event])
         log.info("intake event applied", event_type=event.type, source=event.source, subject=event.subject)
@@ -194,8 +202,10 @@ class Experiments:
             return
         completed, recorded = (held, event) if isinstance(event.data, OutcomeRecorded) else (event, held)
         experiment.complete(_outcome_of(recorded.data),
-                            _not_after(completed.data.completed_on, self.clock.today(), "completed_on"))
+                            _not_after(completed.data.completed_on, self.clock.today(), "completed_on"),
+                            by=completed.data.by)
         _as_recorded(experiment.take_events(), [completed, recorded])
+        experiment.remember(completed.data, completed.time)
         await repository.update(conn, experiment)
         await repository.drop_half(conn, experiment.experiment_id)
         await enqueue(conn, [completed, recorded])
@@ -257,11 +267,12 @@ class Experiments:
     # -- saving ----------------------------------------------------------------------------------
 
     async def _save(self, conn: asyncpg.Connection, experiment: Experiment, *, causation: str | None) -> None:
+        events = [self._event(data, correlation=experiment.correlation_id, causation=causation)
+                  for data in experiment.take_events()]
+        for event in events:
+            experiment.remember(event.data, event.time)
         await repository.update(conn, experiment)
-        await enqueue(conn, [
-            self._event(data, correlation=experiment.correlation_id, causation=causation)
-            for data in experiment.take_events()
-        ])
+        await enqueue(conn, events)
 
     def _event(self, data: EventData, *, correlation: str, causation: str | None) -> Event[Any]:
         return new_event(data, department=self.department, service=SERVICE, correlationid=correlation,
@@ -281,22 +292,23 @@ def _command_of(data: EventData) -> Change:
             measure = Measure(**data.measure.model_dump())
             return lambda e, today: e.plan(
                 hypothesis=data.hypothesis, measure=measure, starts_on=data.starts_on, ends_on=data.ends_on,
-                squad_size=data.squad_size, budget_gbp=data.budget_gbp, staff_days=data.staff_days)
+                squad_size=data.squad_size, budget_gbp=data.budget_gbp, staff_days=data.staff_days, by=data.by,
+                squad=data.squad)
         case ExperimentStarted():
-            return lambda e, today: e.start(_not_after(data.started_on, today, "started_on"))
+            return lambda e, today: e.start(_not_after(data.started_on, today, "started_on"), by=data.by)
         case MeasurementRecorded():
-            measurement = Measurement(data.measured_on, data.value, data.note)
+            measurement = Measurement(data.measured_on, data.value, data.note, recorded_by=data.by)
             return lambda e, today: e.record_measurement(measurement, today)
         case ExperimentRescheduled():
-            return lambda e, today: e.reschedule(data.ends_on, data.reason)
+            return lambda e, today: e.reschedule(data.ends_on, data.reason, by=data.by)
         case ExperimentAbandoned():
-            return lambda e, today: e.abandon(data.reason)
+            return lambda e, today: e.abandon(data.reason, by=data.by)
     raise AssertionError(f"no command for {data.event_type}")  # apply_intake accepts only _INTAKE_EVENTS
 
 
 def _outcome_of(data: OutcomeRecorded) -> Outcome:
     return Outcome(outcome_id=data.outcome_id, result=data.result, summary=data.summary, learnings=data.learnings,
-                   recommendation=data.recommendation, **data.benefits.model_dump())
+                   recommendation=data.recommendation, recorded_by=data.by, **data.benefits.model_dump())
 
 
 def _not_after(day: date, today: date, field: str) -> date:

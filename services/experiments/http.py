@@ -103,9 +103,10 @@ async def _act(request: Request, handlers: Experiments, experiment_id: uuid.UUID
 async def plan(experiment_id: uuid.UUID, body: Plan, request: Request, caller: Runner, person: Person,
                handlers: Handlers) -> ExperimentOut:
     measure = Measure(**body.measure.model_dump())
+    squad = handlers.people(body.squad)
     return await _act(request, handlers, experiment_id, lambda e, today: e.plan(
         hypothesis=body.hypothesis, measure=measure, starts_on=body.starts_on, ends_on=body.ends_on,
-        squad_size=body.squad_size, budget_gbp=body.budget_gbp, staff_days=body.staff_days,
+        squad_size=body.squad_size, budget_gbp=body.budget_gbp, staff_days=body.staff_days, by=person, squad=squad,
     ))
 
 
@@ -113,14 +114,14 @@ async def plan(experiment_id: uuid.UUID, body: Plan, request: Request, caller: R
              summary="Start a planned experiment today")
 async def start(experiment_id: uuid.UUID, request: Request, caller: Runner, person: Person,
                 handlers: Handlers) -> ExperimentOut:
-    return await _act(request, handlers, experiment_id, lambda e, today: e.start(today))
+    return await _act(request, handlers, experiment_id, lambda e, today: e.start(today, by=person))
 
 
 @router.post("/experiments/{experiment_id}/measurements", response_model=ExperimentOut, responses=_RESPONSES,
              summary="Record a measurement of a running experiment")
 async def record_measurement(experiment_id: uuid.UUID, body: RecordMeasurement, request: Request, caller: Runner,
                              person: Person, handlers: Handlers) -> ExperimentOut:
-    measurement = Measurement(body.measured_on, body.value, body.note)
+    measurement = Measurement(body.measured_on, body.value, body.note, recorded_by=person)
     return await _act(request, handlers, experiment_id, lambda e, today: e.record_measurement(measurement, today))
 
 
@@ -128,7 +129,8 @@ async def record_measurement(experiment_id: uuid.UUID, body: RecordMeasurement, 
              summary="Move the end date, with a reason")
 async def reschedule(experiment_id: uuid.UUID, body: Reschedule, request: Request, caller: Runner, person: Person,
                      handlers: Handlers) -> ExperimentOut:
-    return await _act(request, handlers, experiment_id, lambda e, today: e.reschedule(body.ends_on, body.reason))
+    return await _act(request, handlers, experiment_id, lambda e, today: e.reschedule(body.ends_on, body.reason,
+                                                                                     by=person))
 
 
 @router.post("/experiments/{experiment_id}/complete", response_model=ExperimentOut, responses=_RESPONSES,
@@ -137,16 +139,16 @@ async def complete(experiment_id: uuid.UUID, body: Complete, request: Request, c
                    handlers: Handlers) -> ExperimentOut:
     outcome = Outcome(
         outcome_id=uuid.uuid4(), result=body.result, summary=body.summary, learnings=body.learnings,
-        recommendation=body.recommendation, **body.benefits.model_dump(),
+        recommendation=body.recommendation, recorded_by=person, **body.benefits.model_dump(),
     )
-    return await _act(request, handlers, experiment_id, lambda e, today: e.complete(outcome, today))
+    return await _act(request, handlers, experiment_id, lambda e, today: e.complete(outcome, today, by=person))
 
 
 @router.post("/experiments/{experiment_id}/abandon", response_model=ExperimentOut, responses=_RESPONSES,
              summary="Abandon an experiment, with a reason")
 async def abandon(experiment_id: uuid.UUID, body: Abandon, request: Request, caller: Decider, person: Person,
                   handlers: Handlers) -> ExperimentOut:
-    return await _act(request, handlers, experiment_id, lambda e, today: e.abandon(body.reason))
+    return await _act(request, handlers, experiment_id, lambda e, today: e.abandon(body.reason, by=person))
 
 
 @router.post("/adoptions", status_code=201, response_model=AdoptionOut, responses=_RESPONSES,

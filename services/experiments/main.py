@@ -21,7 +21,8 @@ def build(settings: ExperimentsSettings | None = None, *, clock: Clock | None = 
     clock = clock or SystemClock()
 
     def handlers(runtime: Runtime) -> Experiments:
-        return Experiments(pool=runtime.pool, department=settings.department, clock=clock)
+        return Experiments(pool=runtime.pool, department=settings.department, clock=clock,
+                           pseudonym_secret=settings.pseudonym_secret)
 
     async def enforce_time_box(runtime: Runtime) -> None:
         """Marks experiments overdue as their end dates pass; safe with any number of replicas."""

@@ -11,13 +11,13 @@ from typing import Any, NamedTuple
 import asyncpg
 import orjson
 
-from services.experiments.domain import Experiment, Measure, Measurement, Outcome
+from services.experiments.domain import Experiment, Measure, Measurement, Outcome, Step
 from shared.events import Event, decode, encode_structured
 from shared.events.binding import STRUCTURED_JSON
 
 _COLUMNS = """experiment_id, idea_id, status, budget_gbp, staff_days, timebox_weeks, correlation_id,
     starts_on, ends_on, hypothesis, measure, squad_size, started_on, completed_on, abandon_reason,
-    measurements, outcome, overdue_at"""
+    measurements, outcome, overdue_at, squad_lead, squad, history"""
 
 
 async def insert(conn: asyncpg.Connection, experiment: Experiment) -> bool:
@@ -25,7 +25,7 @@ async def insert(conn: asyncpg.Connection, experiment: Experiment) -> bool:
     status = await conn.execute(
         f"""INSERT INTO experiments ({_COLUMNS})
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    CASE WHEN $18 THEN now() END)
+                    CASE WHEN $18 THEN now() END, $19, $20, $21)
             ON CONFLICT DO NOTHING""",
         *_values(experiment),
     )
@@ -38,7 +38,8 @@ async def update(conn: asyncpg.Connection, experiment: Experiment) -> None:
                correlation_id = $7, starts_on = $8, ends_on = $9, hypothesis = $10, measure = $11,
                squad_size = $12, started_on = $13, completed_on = $14, abandon_reason = $15,
                measurements = $16, outcome = $17,
-               overdue_at = CASE WHEN $18 THEN coalesce(overdue_at, now()) END, updated_at = now()
+               overdue_at = CASE WHEN $18 THEN coalesce(overdue_at, now()) END, squad_lead = $19, squad = $20,
+               history = $21, updated_at = now()
            WHERE experiment_id = $1 AND idea_id = $2""",
         *_values(experiment),
     )
@@ -163,12 +164,14 @@ async def drop_half(conn: asyncpg.Connection, experiment_id: uuid.UUID) -> None:
 
 def _values(e: Experiment) -> tuple[Any, ...]:
     measure = _dump(e.measure.__dict__) if e.measure else None
-    measurements = _dump([{"measured_on": m.measured_on, "value": m.value, "note": m.note} for m in e.measurements])
+    measurements = _dump([{"measured_on": m.measured_on, "value": m.value, "note": m.note,
+                            "recorded_by": m.recorded_by} for m in e.measurements])
     outcome = _dump({**e.outcome.__dict__, "outcome_id": str(e.outcome.outcome_id)}) if e.outcome else None
     return (
         e.experiment_id, e.idea_id, e.status, e.budget_gbp, e.staff_days, e.timebox_weeks, e.correlation_id,
         e.starts_on, e.ends_on, e.hypothesis, measure, e.squad_size, e.started_on, e.completed_on,
-        e.abandon_reason, measurements, outcome, e.overdue,
+        e.abandon_reason, measurements, outcome, e.overdue, e.squad_lead, _dump(list(e.squad)),
+        _dump([vars(step) for step in e.history]),
     )
 
 
@@ -183,9 +186,11 @@ def _experiment(row: asyncpg.Record) -> Experiment:
         squad_size=row["squad_size"], started_on=row["started_on"], completed_on=row["completed_on"],
         abandon_reason=row["abandon_reason"], overdue=row["overdue_at"] is not None,
         measurements=[
-            Measurement(date.fromisoformat(m["measured_on"]), m["value"], m["note"])
+            Measurement(date.fromisoformat(m["measured_on"]), m["value"], m["note"], m.get("recorded_by"))
             for m in orjson.loads(row["measurements"])
         ],
+        squad_lead=row["squad_lead"], squad=tuple(orjson.loads(row["squad"])),
+        history=[Step(**{**step, "at": datetime.fromisoformat(step["at"])}) for step in orjson.loads(row["history"])],
         outcome=Outcome(**{**outcome, "outcome_id": uuid.UUID(outcome["outcome_id"]),
                            "learnings": tuple(outcome["learnings"])}) if outcome else None,
     )

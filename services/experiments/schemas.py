@@ -6,12 +6,14 @@ the event model it becomes (`like(ExperimentPlanned, "hypothesis")`, `shared.req
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from services.experiments.domain import Direction, Recommendation, Result, Status
+from services.experiments.domain import Direction, Recommendation, Result, Status, StepName
+from shared.auth import PERSON_REF_PATTERN
 from shared.events import (
     Benefits,
     ExperimentAbandoned,
@@ -22,8 +24,11 @@ from shared.events import (
     OutcomeRecorded,
 )
 from shared.events import Measure as MeasureData
+from shared.events.experiments import MAX_SQUAD
 from shared.paging import Page
 from shared.requests import Command, like
+
+PersonRef = Annotated[str, StringConstraints(pattern=PERSON_REF_PATTERN)]
 
 
 class MeasureIn(Command):
@@ -42,6 +47,10 @@ class Plan(Command):
     squad_size: like(ExperimentPlanned, "squad_size")
     budget_gbp: like(ExperimentPlanned, "budget_gbp") | None = Field(default=None, description="defaults to the backing's")
     staff_days: like(ExperimentPlanned, "staff_days") | None = Field(default=None, description="defaults to the backing's")
+    squad: list[PersonRef] = Field(
+        default=[], max_length=MAX_SQUAD,
+        description="the squad's members other than its lead (the person planning), each named once by the "
+                    "department's own reference for them, as in X-Person-Ref; squad_size counts them and the lead")
 
 
 class RecordMeasurement(Command):
@@ -94,6 +103,14 @@ class MeasurementOut(BaseModel):
     measured_on: date
     value: float
     note: str | None
+    recorded_by: str | None
+
+
+class StepOut(BaseModel):
+    step: StepName
+    by: str | None = Field(description="the pseudonym of who acted; null for the clock, or not known")
+    at: datetime
+    detail: str | None
 
 
 class BenefitsOut(BaseModel):
@@ -109,6 +126,7 @@ class OutcomeOut(BaseModel):
     learnings: list[str]
     recommendation: Recommendation
     benefits: BenefitsOut
+    recorded_by: str | None
 
 
 class ExperimentOut(BaseModel):
@@ -124,11 +142,14 @@ class ExperimentOut(BaseModel):
     starts_on: date
     ends_on: date
     squad_size: int | None
+    squad_lead: str | None
+    squad: list[str]
     started_on: date | None
     completed_on: date | None
     abandon_reason: str | None
     measurements: list[MeasurementOut]
     outcome: OutcomeOut | None
+    history: list[StepOut] = Field(description="what happened, oldest first")
 
 
 ExperimentPage = Page[ExperimentOut]

@@ -8,6 +8,7 @@ import pytest
 
 from services.experiments.domain import experiment_id_for
 from shared.events import decode
+from shared.events.pseudonym import pseudonymise
 from shared.events.topics import topic_name
 from tests.integration.experiments.support import FakeClock, running_experiments
 from tests.support.db import fetchval
@@ -62,7 +63,9 @@ async def test_plan_start_measure_reschedule_complete_publishes_every_event_with
     assert started.status_code == 200 and started.json()["started_on"] == TODAY.isoformat()
     measured = await client.post(f"{base}/measurements", json={"measured_on": TODAY.isoformat(), "value": 380},
                                  headers=h)
-    assert measured.json()["measurements"] == [{"measured_on": TODAY.isoformat(), "value": 380.0, "note": None}]
+    assert measured.json()["measurements"] == [{"measured_on": TODAY.isoformat(), "value": 380.0, "note": None,
+                                                "recorded_by": pseudonymise(service.runtime.settings.pseudonym_secret,
+                                                                            "alice")}]
     rescheduled = await client.post(f"{base}/reschedule", json={
         "ends_on": (TODAY + timedelta(weeks=5)).isoformat(), "reason": "a bank holiday"}, headers=h)
     assert rescheduled.status_code == 200

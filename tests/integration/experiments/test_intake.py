@@ -180,7 +180,14 @@ async def test_redelivered_intake_events_change_nothing_and_a_second_outcome_is_
     recorded = from_tool(d, outcome(experiment_id, idea_id))
     another = from_tool(d, outcome(experiment_id, idea_id))  # a second outcome, while the first waits
     completed = from_tool(d, ExperimentCompleted(experiment_id=experiment_id, completed_on=TODAY))
-    for event in (plan, plan, start, measured, start, measured, recorded, recorded):
+    for event in (plan, plan, start, measured, start, measured):
+        emit(kafka_bootstrap, event)
+    # the two intake topics are read in one consumer's batches in no set order across topics: the outcome is sent
+    # once the experiment runs, or it could be checked first and refused (not running)
+    await eventually(lambda: fetchval(service.dsn, "SELECT status = 'running' AND jsonb_array_length(measurements) = 1 "
+                                                   "FROM experiments WHERE experiment_id = $1", experiment_id),
+                     what="the experiment running with its measurement")
+    for event in (recorded, recorded):
         emit(kafka_bootstrap, event)
     # this time outcome.recorded comes first and waits for experiment.completed
     assert await eventually(lambda: held(service, experiment_id), what="outcome.recorded held") == recorded.id

@@ -1,7 +1,7 @@
 """The experiment lifecycle and its rules, as pure domain code."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -235,3 +235,73 @@ def test_a_department_adopts_another_departments_outcome_not_its_own():
     with pytest.raises(InvalidInput, match="origin_department"):
         adopt(adoption_id=uuid.uuid4(), adopting_department="dwp", origin_department="dwp",
               origin_outcome_id=outcome_id, adopted_by=person("carol"), note="")
+
+
+# -- who acted, and the squad ------------------------------------------------------------------------------
+
+
+LEAD, ANN, BEN = person("lead"), person("ann"), person("ben")
+
+
+def test_each_command_names_who_acted_on_its_event():
+    e = planned(by=LEAD, squad=(ANN, BEN))
+    e.start(date(2025, 3, 10), by=ANN)
+    e.record_measurement(Measurement(date(2025, 3, 11), 64, recorded_by=BEN), today=date(2025, 3, 12))
+    e.reschedule(date(2025, 4, 21), "Easter", by=LEAD)
+    e.complete(outcome(recorded_by=ANN), date(2025, 4, 20), by=BEN)
+    events = e.take_events()
+    assert [getattr(data, "by") for data in events] == [LEAD, ANN, BEN, LEAD, BEN, ANN]
+    assert events[0].squad == (ANN, BEN) and (e.squad_lead, e.squad) == (LEAD, (ANN, BEN))
+
+
+def test_abandoning_names_who_abandoned_and_a_withdrawal_who_withdrew_the_idea():
+    e = planned()
+    e.abandon("no longer needed", by=ANN)
+    assert e.take_events()[-1].by == ANN
+    withdrawn = planned()
+    assert withdrawn.idea_withdrawn(by=BEN) and withdrawn.take_events()[-1].by == BEN
+
+
+@pytest.mark.parametrize("squad, lead, squad_size, rule", [
+    ((ANN, BEN), LEAD, 2, "3 people named on the plan, the lead included, but squad_size is 2"),
+    ((ANN, ANN), LEAD, 5, "each person named once"),
+    (tuple(person(f"p{n}") for n in range(51)), LEAD, 50, "at most 50 people"),
+    ((ANN, BEN, person("cy")), None, 2, "3 people named on the plan"),
+])
+def test_a_squad_bigger_than_squad_size_or_with_a_person_twice_is_refused(squad, lead, squad_size, rule):
+    e = opened()
+    with pytest.raises(InvalidInput) as refused:
+        e.plan(hypothesis="h", measure=MEASURE, starts_on=date(2025, 3, 10), ends_on=date(2025, 4, 14),
+               squad_size=squad_size, by=lead, squad=squad)
+    assert refused.value.field == "squad" and rule in refused.value.rule
+    assert not e.planned and e.take_events() == []
+
+
+@pytest.mark.parametrize("squad, lead, squad_size", [
+    ((LEAD, ANN), LEAD, 2),  # the lead named too counts once
+    ((ANN,), LEAD, 2),
+    ((), LEAD, 1),
+    ((ANN, BEN), None, 2),  # a tool's plan naming no lead counts the people it names
+    (tuple(person(f"p{n}") for n in range(49)), LEAD, 50),
+])
+def test_a_squad_within_squad_size_is_accepted(squad, lead, squad_size):
+    e = planned(by=lead, squad=squad, squad_size=squad_size)
+    assert e.squad == squad and e.squad_lead == lead
+
+
+def test_the_history_is_the_steps_of_the_events_at_their_times():
+    e = planned(by=LEAD)
+    e.start(date(2025, 3, 10), by=ANN)
+    e.record_measurement(Measurement(date(2025, 3, 11), 64.5, recorded_by=BEN), today=date(2025, 3, 12))
+    e.mark_overdue(date(2025, 4, 15))
+    e.complete(outcome(recorded_by=ANN), date(2025, 4, 20), by=BEN)
+    moments = [datetime(2025, 3, 9, 9, n, tzinfo=timezone.utc) for n in range(6)]
+    for data, at in zip(e.take_events(), moments):
+        e.remember(data, at)
+    assert [(s.step, s.by, s.at, s.detail) for s in e.history] == [
+        ("planned", LEAD, moments[0], "2025-03-10 to 2025-04-14, a squad of 4"),
+        ("started", ANN, moments[1], "started on 2025-03-10"),
+        ("measured", BEN, moments[2], "64.5 % on 2025-03-11"),
+        ("overdue", None, moments[3], "the end date 2025-04-14 passed with no outcome"),
+        ("completed", BEN, moments[4], "failed"),
+    ]  # outcome.recorded is no step of its own: experiment.completed is
