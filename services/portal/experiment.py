@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from services.portal.story import long_day
 
@@ -147,12 +148,9 @@ def _day(form: SquadForm, name: str, required: str) -> date | None:
 
 def _choice(form: SquadForm, name: str, required: str) -> str | None:
     value = form.values[name]
-    if not value:
-        form.errors[name] = required
-    elif value not in RADIOS[name]:
-        form.errors[name] = f"Choose a {LABELS[name].lower()} from the list"
-    else:
+    if value in RADIOS[name]:
         return value
+    form.errors[name] = required  # nothing chosen, or a value that is none of the choices
     return None
 
 
@@ -422,6 +420,13 @@ def actions(experiment: dict[str, Any], on_panel: bool, role: str | None) -> Act
     return Actions(plan=runs and status == "planning", start=runs and status == "planning" and planned,
                    measure=runs and status == "running", reschedule=runs and open_ and planned,
                    complete=runs and status == "running", abandon=on_panel and open_, abandon_note=note)
+
+
+def next_page(status: str, cursor: str | None) -> str | None:
+    """The list's next page: the same status, the API's cursor."""
+    if not cursor:
+        return None
+    return "/experiments?" + urlencode(({"status": status} if status else {}) | {"cursor": cursor})
 
 
 @dataclass(frozen=True)

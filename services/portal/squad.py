@@ -8,7 +8,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -57,8 +56,7 @@ async def experiments(request: Request, session: SignedIn, handlers: Handlers, s
             if refused.status != 422:
                 raise
             errors["status"] = "That page of experiments does not exist: start again from the first page"
-    next_page = (f"/experiments?{urlencode({'status': status, 'cursor': found['next_cursor']} if status else {'cursor': found['next_cursor']})}"
-                 if found.get("next_cursor") else None)
+    next_page = ex.next_page(status, found.get("next_cursor"))
     rows = ex.rows(found["items"], await _titles(handlers, session, found["items"]), _today())
     return page(request, "squad_list.html", 400 if errors else 200, rows=rows, errors=errors, chosen=status,
                 statuses=ex.STATUSES, next_page=next_page, first_page=not cursor)

@@ -63,7 +63,7 @@ def test_bad_numbers_are_named_by_field_and_nothing_is_sent():
         "hypothesis": "Enter the hypothesis: what you expect to change, and why",
         "baseline": "Baseline must be a number, like 120 or 7.5",
         "target": "Target must be a number, like 90 or 12.5",
-        "direction": "Choose a which way is better from the list",
+        "direction": "Choose whether a higher or a lower value is better",
         "squad_size": "Squad size must be a whole number from 1 to 50, like 4",
         "budget_gbp": "Budget must be an amount in pounds from 0 to 1,000,000,000, like 5,000",
         "staff_days": "Staff days must be a number from 0 to 1,000,000, like 12 or 7.5",
@@ -137,7 +137,7 @@ def test_a_wrong_outcome_is_named_by_field():
     form = ex.complete_form(complete_posted(result="won", summary="", learnings="\r\n - \r\n", people_affected="2.5",
                                             hours_saved_per_year="-1", recommendation=""))
     assert form.body == {}
-    assert form.errors == {"result": "Choose a result from the list", "summary": "Enter a summary of what happened",
+    assert form.errors == {"result": "Choose the result of the experiment", "summary": "Enter a summary of what happened",
                            "learnings": "Enter at least one thing you learnt, one a line",
                            "hours_saved_per_year": "Hours saved a year must be a number from 0 to 1,000,000,000, like 400 or 37.5",
                            "people_affected": "People affected must be a whole number from 0 to 100,000,000, like 2,500",
@@ -274,3 +274,9 @@ def test_nice_ticks_round_the_axis_and_give_up_on_extremes():
     assert ex.nice_ticks(0, 5e-324) == [0, 5e-324]
     assert ex.value_text(1234567.0, "£") == "1,234,567 £" and ex.value_text(0.0001) == "0.0001"
     assert ex.value_text(2.5e20) == "2.5e+20" and ex.value_text(float("nan")) == ""
+
+
+def test_the_next_page_keeps_the_status_filter():
+    assert ex.next_page("running", "abc+/=") == "/experiments?status=running&cursor=abc%2B%2F%3D"
+    assert ex.next_page("", "abc") == "/experiments?cursor=abc"
+    assert ex.next_page("running", None) is None
