@@ -416,7 +416,7 @@ def actions(experiment: dict[str, Any], on_panel: bool, role: str | None) -> Act
     planned = bool(experiment.get("hypothesis"))
     runs = role in ("contributor", "reviewer", "admin")
     open_ = status in OPEN
-    note = "" if on_panel or not open_ else "Only a reviewer or an admin can abandon an experiment."
+    note = "Only a reviewer or an admin can abandon an experiment." if runs and open_ and not on_panel else ""
     return Actions(plan=runs and status == "planning", start=runs and status == "planning" and planned,
                    measure=runs and status == "running", reschedule=runs and open_ and planned,
                    complete=runs and status == "running", abandon=on_panel and open_, abandon_note=note)

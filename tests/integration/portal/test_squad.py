@@ -219,6 +219,11 @@ async def test_a_squad_plans_starts_measures_reschedules_and_completes_an_experi
                                            "people_affected": 2500}
             assert 'id="outcome"' in done.text and "People like a text first" in done.text
             assert 'id="actions"' not in done.text  # nothing more to do
+            twice = await client.post(f"{url}/complete", data={
+                "csrf_token": csrf, "result": "failed", "summary": "Again.", "learnings": "Again",
+                "recommendation": "stop"})
+            assert twice.status_code == 409 and "This experiment is completed now, so it cannot be completed" in twice.text
+            assert (await through_api())["outcome"]["result"] == "succeeded"  # the second changed nothing
             closed = await client.get(f"{url}/measurements")
             assert closed.status_code == 409 and "This experiment is completed, so it cannot be measured now" in closed.text
 
@@ -286,3 +291,10 @@ async def test_the_list_flags_an_overdue_experiment_and_a_reviewer_abandons_it(
             assert (experiment["status"], experiment["abandon_reason"]) == ("abandoned", "The team moved on")
             after = await client.get(f"{portal.url}/experiments")
             assert "Overdue" not in row(after, late) and "Abandoned" in row(after, late)
+
+        async with browser() as viewer:  # reads everything, changes nothing, and is told so
+            await sign_in(viewer, portal, "viewer")
+            shown = await viewer.get(f"{portal.url}/experiments/{on_time}")
+            assert shown.status_code == 200 and 'id="actions"' not in shown.text
+            refused = await viewer.get(f"{portal.url}/experiments/{on_time}/plan")
+            assert refused.status_code == 403 and "Viewers can read experiments but not change them" in refused.text

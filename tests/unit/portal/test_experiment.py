@@ -235,7 +235,8 @@ def test_the_state_decides_the_actions_and_only_the_panel_abandons():
     assert unplanned.plan and not unplanned.start and not unplanned.reschedule and unplanned.abandon
     done = ex.actions({**EXPERIMENT, "status": "completed"}, on_panel=True, role="admin")
     assert not done.any and done.abandon_note == ""
-    assert not ex.actions(EXPERIMENT, on_panel=False, role="viewer").any
+    viewer = ex.actions(EXPERIMENT, on_panel=False, role="viewer")
+    assert not viewer.any and viewer.abandon_note == ""  # a viewer changes nothing at all
 
 
 def test_the_chart_puts_baseline_target_and_measurements_in_the_plot_in_date_order():
