@@ -46,6 +46,7 @@ StepName = Literal["planned", "started", "measured", "rescheduled", "completed",
 OPEN: tuple[Status, ...] = ("planning", "running")
 MAX_LEARNINGS = 20
 MAX_MEASUREMENTS = 1000
+MAX_REVISIONS = 200  # plans and reschedules of one experiment: each is a step kept in its history
 # Every experiment's id is derived from its idea: one backed idea, one experiment.
 
 
@@ -178,6 +179,7 @@ class Experiment:
     ) -> None:
         """`by` plans and leads the squad; `squad` names the others (the lead may be named too)."""
         self._require(("planning",), "plan")
+        self._require_revisable()
         budget = self.budget_gbp if budget_gbp is None else budget_gbp
         days = self.staff_days if staff_days is None else staff_days
         if not hypothesis.strip():
@@ -233,6 +235,7 @@ class Experiment:
         self._require(OPEN, "reschedule")
         if not self.planned:
             raise InvalidTransition("the experiment cannot be rescheduled before it is planned", self.status)
+        self._require_revisable()
         if not reason.strip():
             raise InvalidInput("reason", "must have text")
         _check_dates(self.starts_on, ends_on)
@@ -305,6 +308,11 @@ class Experiment:
             name, by, detail = step
             self.history.append(Step(step=name, by=by, at=at, detail=detail))
 
+    def _require_revisable(self) -> None:
+        if sum(step.step in ("planned", "rescheduled") for step in self.history) >= MAX_REVISIONS:
+            raise InvalidTransition(f"the experiment was already planned or rescheduled {MAX_REVISIONS} times",
+                                    self.status)
+
     def _require(self, allowed: tuple[Status, ...], action: str) -> None:
         if self.status not in allowed:
             states = " or ".join(allowed)
@@ -328,7 +336,7 @@ def _step_of(data: EventData, measure: Measure | None,
              outcome: Outcome | None) -> tuple[StepName, str | None, str | None] | None:
     match data:
         case ExperimentPlanned():
-            return "planned", data.by, (f"{data.starts_on} to {data.ends_on}, a squad of {data.squad_size}")
+            return "planned", data.by, f"{data.starts_on} to {data.ends_on}, a squad of {data.squad_size}"
         case ExperimentStarted():
             return "started", data.by, f"started on {data.started_on}"
         case MeasurementRecorded():

@@ -6,12 +6,14 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.experiments.domain import (
+    MAX_REVISIONS,
     Experiment,
     InvalidInput,
     InvalidTransition,
     Measure,
     Measurement,
     Outcome,
+    Step,
     adopt,
     experiment_id_for,
 )
@@ -305,3 +307,17 @@ def test_the_history_is_the_steps_of_the_events_at_their_times():
         ("overdue", None, moments[3], "the end date 2025-04-14 passed with no outcome"),
         ("completed", BEN, moments[4], "failed"),
     ]  # outcome.recorded is no step of its own: experiment.completed is
+
+
+def test_plans_and_reschedules_stop_at_a_bound_so_the_history_stays_bounded():
+    e = opened()
+    at = datetime(2025, 3, 9, tzinfo=timezone.utc)
+    e.history = [Step("planned", LEAD, at)] * (MAX_REVISIONS - 1)
+    e.plan(hypothesis="h", measure=MEASURE, starts_on=date(2025, 3, 10), ends_on=date(2025, 4, 14), squad_size=1)
+    for data in e.take_events():
+        e.remember(data, at)
+    with pytest.raises(InvalidTransition, match=f"already planned or rescheduled {MAX_REVISIONS} times"):
+        e.plan(hypothesis="h", measure=MEASURE, starts_on=date(2025, 3, 10), ends_on=date(2025, 4, 14), squad_size=1)
+    with pytest.raises(InvalidTransition, match="already planned or rescheduled"):
+        e.reschedule(date(2025, 4, 15), "again")
+    assert e.take_events() == []
