@@ -99,8 +99,8 @@ async def start_portal(tmp_path, kafka_bootstrap, new_database, department, real
     portal = ServiceProcess("portal", log=tmp_path / "portal.log", PORTAL_DATABASE_URL=dsn, IDEAS_API_URL=ideas.url,
                             OIDC_CLIENT_ID=realm.portal_client_id, OIDC_CLIENT_SECRET=realm.portal_client_secret,
                             # a service not started is unreachable (never someone's `make up` on the default port)
-                            **{variable: others[name].url if name in others else "http://127.0.0.1:9"
-                               for name, variable in urls.items()}, **common, **env)
+                            **({variable: others[name].url if name in others else "http://127.0.0.1:9"
+                                for name, variable in urls.items()} | common | env))
     started = []
     try:
         for process in (ideas, *others.values(), portal):
