@@ -11,7 +11,8 @@ import pytest
 from services.experiments.consumers import intake_group
 from services.experiments.domain import experiment_id_for
 from shared.events import (
-    ExperimentPlanned, ExperimentStarted, IdeaWithdrawn, Measure, MeasurementRecorded, decode, encode, new_event,
+    ExperimentCompleted, ExperimentPlanned, ExperimentStarted, IdeaWithdrawn, Measure, MeasurementRecorded,
+    OutcomeRecorded, decode, encode, new_event,
 )
 from shared.events.pseudonym import pseudonymise
 from shared.events.topics import intake_topic, topic_name
@@ -269,8 +270,51 @@ async def test_an_event_without_by_is_applied_and_shown_with_nobody_named_and_a_
 
 async def _settled(bootstrap: str, service) -> None:
     async def check() -> bool:
-        if await consumer_lag(bootstrap, intake_group(service.department), intake_topic(service.department,
-                                                                                         "experiments")):
-            return False
+        for stream in ("experiments", "outcomes"):
+            if await consumer_lag(bootstrap, intake_group(service.department), intake_topic(service.department,
+                                                                                             stream)):
+                return False
         return not await service.runtime.pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
     await eventually(check, what="the intake consumed and the outbox drained")
+
+
+def from_tool(department: str, data):
+    return new_event(data, department=department, service="tool", source=f"/departments/{department}/project-tool")
+
+
+async def test_a_tools_plan_squad_is_vetted_and_its_completion_pair_keeps_who_each_names(kafka_bootstrap, service):
+    experiment_id, idea = await open_experiment(kafka_bootstrap, service)
+    d = service.department
+    plan = dict(experiment_id=experiment_id, idea_id=idea, hypothesis="Fewer letters", starts_on=TODAY,
+                measure=Measure(name="letters", unit="per day", baseline=9.0, target=5.0, direction="decrease"),
+                ends_on=TODAY + timedelta(weeks=2), budget_gbp=100.0, staff_days=1.0, by=person("lead"))
+    too_many = from_tool(d, ExperimentPlanned(**plan, squad_size=2, squad=(person("a1"), person("a2"))))
+    twice = from_tool(d, ExperimentPlanned(**plan, squad_size=5, squad=(person("a1"), person("a1"))))
+    fits = from_tool(d, ExperimentPlanned(**plan, squad_size=3, squad=(person("a1"), person("a2"))))
+    started = from_tool(d, ExperimentStarted(experiment_id=experiment_id, started_on=TODAY, by=person("a1")))
+    for event in (too_many, twice, fits, started):
+        await publish(kafka_bootstrap, (intake_topic(d, "experiments"), *encode(event)[1:]))
+    await _settled(kafka_bootstrap, service)
+    letters = {dict(r.headers)["ce_id"].decode(): (dict(r.headers)["dlq_error_class"].decode(),
+                                                   dict(r.headers)["dlq_reason"].decode())
+               for r in await dead_letters(kafka_bootstrap, "experiments", intake_topic(d, "experiments"))}
+    assert letters.keys() == {str(too_many.id), str(twice.id)}
+    assert letters[str(too_many.id)][0] == "InvalidInput" and "squad_size is 2" in letters[str(too_many.id)][1]
+    assert "each person named once" in letters[str(twice.id)][1]
+
+    completed = from_tool(d, ExperimentCompleted(experiment_id=experiment_id, completed_on=TODAY, by=person("a2")))
+    recorded = from_tool(d, OutcomeRecorded(
+        outcome_id=uuid.uuid4(), experiment_id=experiment_id, idea_id=idea, result="succeeded", summary="Fewer",
+        learnings=("Ask once",), recommendation="scale", by=person("scribe")))
+    await publish(kafka_bootstrap, (intake_topic(d, "experiments"), *encode(completed)[1:]))
+    await eventually(lambda: fetchval(service.dsn, "SELECT event_id FROM intake_completion_halves"),
+                     what="experiment.completed held")
+    await publish(kafka_bootstrap, (intake_topic(d, "outcomes"), *encode(recorded)[1:]))
+    await _settled(kafka_bootstrap, service)
+    body = await shown(service, experiment_id)
+    assert body["status"] == "completed" and body["squad_lead"] == person("lead")
+    assert body["squad"] == [person("a1"), person("a2")]
+    assert [(s["step"], s["by"]) for s in body["history"]] == [
+        ("planned", person("lead")), ("started", person("a1")), ("completed", person("a2"))]
+    assert body["outcome"]["recorded_by"] == person("scribe")
+    assert datetime.fromisoformat(body["history"][-1]["at"]) == completed.time
