@@ -48,6 +48,10 @@ class CsrfRefused(Exception):
     pass
 
 
+class FormTooLarge(Exception):
+    pass
+
+
 def handlers(request: Request) -> PortalHandlers:
     return runtime_of(request).handlers
 
@@ -71,7 +75,7 @@ async def posted(request: Request, session: Annotated[Session | None, Depends(cu
     """The form's fields, once its CSRF token is the session's (403 otherwise, signed in or not)."""
     raw = await request.body()
     if len(raw) > MAX_FORM_BYTES:
-        raise CsrfRefused()
+        raise FormTooLarge()
     parsed = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
     request.state.email_types = parsed.get("event_types", [])  # the one field with many values (checkboxes)
     fields = {name: values[0] for name, values in parsed.items()}
@@ -269,7 +273,7 @@ async def _idea_page(request: Request, session: Session, handlers: PortalHandler
     outcomes = await handlers.outcomes_of(idea, experiment)
     mine = handlers.is_submitter(session, idea)
     return page(request, "idea.html", status, idea=idea, steps=story.timeline(idea, experiment, outcomes),
-                outcomes=outcomes, mine=mine,
+                experiment=experiment, outcomes=outcomes, mine=mine,
                 can_withdraw=mine and idea["status"] in ("submitted", "shortlisted"), **context)
 
 
@@ -399,6 +403,11 @@ def install(app: FastAPI, provider_url: str) -> None:
     async def _csrf(request: Request, exc: CsrfRefused) -> Response:
         return page(request, "problem.html", 403, title="This form has expired",
                     message="Go back, reload the page and try again.")
+
+    @app.exception_handler(FormTooLarge)
+    async def _too_large(request: Request, exc: FormTooLarge) -> Response:
+        return page(request, "problem.html", 413, title="What you sent is too long",
+                    message=f"A form can hold up to {MAX_FORM_BYTES // 1024} KB. Go back, shorten it and try again.")
 
     @app.exception_handler(TooManyIdeas)
     async def _too_many(request: Request, exc: TooManyIdeas) -> Response:

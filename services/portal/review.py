@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from services.portal.story import SLUG, WORDS, long_day
+from services.portal.story import DECLINE_REASONS, SLUG, WORDS, long_day
 
 TEXT_LIMIT = 2000  # every note and comment (the event catalogue's limit)
 OPEN = ("submitted", "shortlisted")
@@ -56,13 +56,6 @@ CRITERIA = (
 )
 CRITERION_LABELS = {c.name: c.label for c in CRITERIA}
 
-DECLINE_REASONS = {  # the event catalogue's reasons, in the pages' words
-    "duplicate": ("It repeats another idea", "If the other idea should carry it forward, merge it instead"),
-    "out_of_scope": ("It is outside what the department can change", ""),
-    "not_feasible": ("It cannot be done now", ""),
-    "insufficient_evidence": ("There is not enough evidence that it would work", ""),
-    "other": ("Another reason", "Say what it is in the note"),
-}
 
 DONE = {  # the success banner after each action (post/redirect/get)
     "scored": "Your scores have been saved",

@@ -84,6 +84,15 @@ def any_of_words(text: str) -> str:
     return " or ".join(re.findall(r"\w+", text)[:20])
 
 
+DECLINE_REASONS = {  # the event catalogue's reasons, in the pages' words
+    "duplicate": ("It repeats another idea", "If the other idea should carry it forward, merge it instead"),
+    "out_of_scope": ("It is outside what the department can change", ""),
+    "not_feasible": ("It cannot be done now", ""),
+    "insufficient_evidence": ("There is not enough evidence that it would work", ""),
+    "other": ("Another reason", "Say what it is in the note"),
+}
+
+
 @dataclass(frozen=True)
 class Step:
     title: str
@@ -121,7 +130,8 @@ def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None,
                                     f"{backing['timebox_weeks']} weeks to try it"))
     closure, status = idea.get("closure") or {}, idea.get("status")
     if status == "declined":
-        steps.append(Step("Declined", " – ".join(p for p in (closure.get("reason"), closure.get("note")) if p)))
+        reason = DECLINE_REASONS.get(closure.get("reason"), (closure.get("reason"),))[0]
+        steps.append(Step("Declined", " – ".join(p for p in (reason, closure.get("note")) if p)))
     elif status == "withdrawn":
         steps.append(Step("Withdrawn", "Its submitter withdrew it", long_day(idea.get("updated_at"))))
     elif status == "merged":

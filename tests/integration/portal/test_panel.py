@@ -228,7 +228,7 @@ async def test_a_declined_idea_shows_its_reason_and_note_to_the_person_who_raise
         assert twice.status_code == 409 and "This idea is declined now, so it cannot be declined" in problems(twice)
         oversized = await reviewer.post(f"{url}/shortlist", data={"shortlist_note": "x" * 40_000,
                                                                   "csrf_token": csrf_of(page)})
-        assert oversized.status_code == 403  # the portal reads no form over 32 KiB
+        assert oversized.status_code == 413 and "too long" in oversized.text  # no form over 32 KiB is read
 
         await sign_in(contributor, portal, "contributor")
         story = await contributor.get(f"{portal.url}/ideas/{idea['idea_id']}")

@@ -121,7 +121,7 @@ async def test_a_squad_plans_starts_measures_reschedules_and_completes_an_experi
             assert over.status_code == 400 and error_summary(over)[0][0] == "budget_gbp"
             assert "5000 the backing gave" in inline_error(over, "budget_gbp")
             huge = await client.post(f"{url}/plan", data={**plan(hypothesis="x" * 40_000), "csrf_token": csrf})
-            assert huge.status_code == 403  # over the portal's form size limit: refused whole
+            assert huge.status_code == 413 and "too long" in huge.text  # over the form size limit: refused whole
             assert (await through_api())["hypothesis"] is None
 
             planned = await client.post(f"{url}/plan", data={**plan(), "csrf_token": csrf})

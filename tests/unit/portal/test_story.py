@@ -47,6 +47,9 @@ def test_the_timeline_tells_the_story_in_order_with_the_experiment_and_its_outco
     declined = story.timeline({"status": "declined", "submitted_at": "2026-03-02T10:00:00Z",
                                "closure": {"reason": "cost", "note": "Too dear"}})
     assert [(s.title, s.detail) for s in declined][1:] == [("Declined", "cost – Too dear")]
+    known = story.timeline({"status": "declined", "submitted_at": "2026-03-02T10:00:00Z",
+                            "closure": {"reason": "not_feasible", "note": "Not this year"}})
+    assert known[-1].detail == "It cannot be done now – Not this year"  # the pages' words, not the code
 
 
 def test_the_conversation_form_needs_a_team_a_real_past_date_and_whole_numbers():
