@@ -130,6 +130,8 @@ class Experiment:
     status: Status
     budget_gbp: float
     staff_days: float
+    backed_budget_gbp: float  # what the backing gave: the plan's budget and staff days are at most these
+    backed_staff_days: float
     timebox_weeks: int
     correlation_id: str  # of the idea.backed event: every event of the experiment carries it
     starts_on: date
@@ -162,8 +164,8 @@ class Experiment:
             raise InvalidInput("timebox_weeks", "between 1 and 52")
         return cls(
             experiment_id=experiment_id_for(department, idea_id), idea_id=idea_id, status="planning",
-            budget_gbp=budget_gbp, staff_days=staff_days, timebox_weeks=timebox_weeks,
-            correlation_id=correlation_id, starts_on=backed_on, ends_on=backed_on + timedelta(weeks=timebox_weeks),
+            budget_gbp=budget_gbp, staff_days=staff_days, backed_budget_gbp=budget_gbp, backed_staff_days=staff_days,
+            timebox_weeks=timebox_weeks, correlation_id=correlation_id, starts_on=backed_on, ends_on=backed_on + timedelta(weeks=timebox_weeks),
         )
 
     @property
@@ -180,8 +182,8 @@ class Experiment:
         """`by` plans and leads the squad; `squad` names the others (the lead may be named too)."""
         self._require(("planning",), "plan")
         self._require_revisable()
-        budget = self.budget_gbp if budget_gbp is None else budget_gbp
-        days = self.staff_days if staff_days is None else staff_days
+        budget = self.backed_budget_gbp if budget_gbp is None else budget_gbp
+        days = self.backed_staff_days if staff_days is None else staff_days
         if not hypothesis.strip():
             raise InvalidInput("hypothesis", "must have text")
         measure.check()
@@ -190,7 +192,8 @@ class Experiment:
             raise InvalidInput("ends_on", f"within the backed time box of {self.timebox_weeks} weeks from starts_on")
         if not 1 <= squad_size <= 50:
             raise InvalidInput("squad_size", "between 1 and 50")
-        for name, value, backed in (("budget_gbp", budget, self.budget_gbp), ("staff_days", days, self.staff_days)):
+        for name, value, backed in (("budget_gbp", budget, self.backed_budget_gbp),
+                                    ("staff_days", days, self.backed_staff_days)):
             if value < 0:
                 raise InvalidInput(name, "must not be negative")
             if value > backed:

@@ -17,7 +17,7 @@ from shared.events.binding import STRUCTURED_JSON
 
 _COLUMNS = """experiment_id, idea_id, status, budget_gbp, staff_days, timebox_weeks, correlation_id,
     starts_on, ends_on, hypothesis, measure, squad_size, started_on, completed_on, abandon_reason,
-    measurements, outcome, overdue_at, squad_lead, squad, history"""
+    measurements, outcome, overdue_at, squad_lead, squad, history, backed_budget_gbp, backed_staff_days"""
 
 
 async def insert(conn: asyncpg.Connection, experiment: Experiment) -> bool:
@@ -25,7 +25,7 @@ async def insert(conn: asyncpg.Connection, experiment: Experiment) -> bool:
     status = await conn.execute(
         f"""INSERT INTO experiments ({_COLUMNS})
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    CASE WHEN $18 THEN now() END, $19, $20, $21)
+                    CASE WHEN $18 THEN now() END, $19, $20, $21, $22, $23)
             ON CONFLICT DO NOTHING""",
         *_values(experiment),
     )
@@ -39,7 +39,7 @@ async def update(conn: asyncpg.Connection, experiment: Experiment) -> None:
                squad_size = $12, started_on = $13, completed_on = $14, abandon_reason = $15,
                measurements = $16, outcome = $17,
                overdue_at = CASE WHEN $18 THEN coalesce(overdue_at, now()) END, squad_lead = $19, squad = $20,
-               history = $21, updated_at = now()
+               history = $21, backed_budget_gbp = $22, backed_staff_days = $23, updated_at = now()
            WHERE experiment_id = $1 AND idea_id = $2""",
         *_values(experiment),
     )
@@ -171,7 +171,7 @@ def _values(e: Experiment) -> tuple[Any, ...]:
         e.experiment_id, e.idea_id, e.status, e.budget_gbp, e.staff_days, e.timebox_weeks, e.correlation_id,
         e.starts_on, e.ends_on, e.hypothesis, measure, e.squad_size, e.started_on, e.completed_on,
         e.abandon_reason, measurements, outcome, e.overdue, e.squad_lead, _dump(list(e.squad)),
-        _dump([vars(step) for step in e.history]),
+        _dump([vars(step) for step in e.history]), e.backed_budget_gbp, e.backed_staff_days,
     )
 
 
@@ -180,7 +180,8 @@ def _experiment(row: asyncpg.Record) -> Experiment:
     outcome = orjson.loads(row["outcome"]) if row["outcome"] else None
     return Experiment(
         experiment_id=row["experiment_id"], idea_id=row["idea_id"], status=row["status"],
-        budget_gbp=row["budget_gbp"], staff_days=row["staff_days"], timebox_weeks=row["timebox_weeks"],
+        budget_gbp=row["budget_gbp"], staff_days=row["staff_days"], backed_budget_gbp=row["backed_budget_gbp"],
+        backed_staff_days=row["backed_staff_days"], timebox_weeks=row["timebox_weeks"],
         correlation_id=row["correlation_id"], starts_on=row["starts_on"], ends_on=row["ends_on"],
         hypothesis=row["hypothesis"], measure=Measure(**measure) if measure else None,
         squad_size=row["squad_size"], started_on=row["started_on"], completed_on=row["completed_on"],

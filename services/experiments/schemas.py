@@ -136,6 +136,8 @@ class ExperimentOut(BaseModel):
     overdue: bool
     budget_gbp: float
     staff_days: float
+    backed_budget_gbp: float = Field(description="what the backing gave: the plan's budget_gbp is at most this")
+    backed_staff_days: float = Field(description="what the backing gave: the plan's staff_days is at most this")
     timebox_weeks: int
     hypothesis: str | None
     measure: MeasureOut | None

@@ -166,6 +166,21 @@ def test_a_decrease_target_below_the_baseline_is_accepted():
     assert e.measure.direction == "decrease"
 
 
+def test_a_plan_may_use_less_than_the_backing_and_a_later_plan_go_back_up_to_it_but_not_beyond():
+    e = planned(budget_gbp=2000.0, staff_days=4.0)
+    assert (e.budget_gbp, e.staff_days) == (2000.0, 4.0)
+    e.plan(hypothesis="h", measure=MEASURE, starts_on=date(2025, 3, 10), ends_on=date(2025, 4, 14), squad_size=4,
+           budget_gbp=5000.0, staff_days=10.0)
+    assert (e.budget_gbp, e.staff_days) == (5000.0, 10.0)
+    e.plan(hypothesis="h", measure=MEASURE, starts_on=date(2025, 3, 10), ends_on=date(2025, 4, 14), squad_size=4,
+           budget_gbp=1000.0)
+    with pytest.raises(InvalidInput, match="at most the 10 the backing gave"):
+        e.plan(hypothesis="h", measure=MEASURE, starts_on=date(2025, 3, 10), ends_on=date(2025, 4, 14),
+               squad_size=4, staff_days=10.5)
+    e.plan(hypothesis="h", measure=MEASURE, starts_on=date(2025, 3, 10), ends_on=date(2025, 4, 14), squad_size=4)
+    assert (e.budget_gbp, e.staff_days) == (5000.0, 10.0)  # left out: the backing's, not the last plan's
+
+
 def test_a_backing_with_a_negative_budget_is_refused():
     with pytest.raises(InvalidInput, match="budget_gbp"):
         opened(budget_gbp=-10.0)
