@@ -4,19 +4,17 @@ messages: date inputs, money and numbers), the API's refusals as messages, what 
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from services.portal.story import long_day
+from services.portal.forms import Form, check_text, typed_text
+from services.portal.story import RECOMMENDATIONS, RESULTS, long_day
 
 STATUSES = ("planning", "running", "completed", "abandoned")
 OPEN = ("planning", "running")
 STATUS_COLOURS = {"planning": "blue", "running": "turquoise", "completed": "green", "abandoned": "grey"}
-RESULTS = {"succeeded": "Succeeded", "failed": "Failed", "inconclusive": "Inconclusive"}
-RECOMMENDATIONS = {"scale": "Scale it up", "adopt_elsewhere": "Adopt it elsewhere", "iterate": "Try it again, changed",
-                   "stop": "Stop"}
 DIRECTIONS = {"increase": "Higher is better", "decrease": "Lower is better"}
 MAX_LEARNINGS = 20
 MAX_SQUAD = 50
@@ -46,13 +44,8 @@ DATE_FIELDS = ("starts_on", "ends_on", "measured_on")
 DATE_PARTS = ("day", "month", "year")
 
 
-@dataclass
-class SquadForm:
-    """A squad form: what was typed (shown again on an error), what is wrong by field, and the API's body."""
-
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-    body: dict[str, Any] = field(default_factory=dict)
+class SquadForm(Form):
+    """A squad form, whose error links go to a date input's day or a radios group's first radio."""
 
     def anchor(self, name: str) -> str:
         """The element an error summary's link goes to: a date input's day, a radios group's first radio."""
@@ -70,23 +63,8 @@ class SquadForm:
 RADIOS = {"direction": DIRECTIONS, "result": RESULTS, "recommendation": RECOMMENDATIONS}
 
 
-def _text(posted: dict[str, str], name: str) -> str:
-    # Browsers send a textarea's line breaks as CRLF; the character count (and a person) counts one each.
-    return posted.get(name, "").replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
 def _check_text(form: SquadForm, name: str, limit: int, required: str | None = None) -> str | None:
-    """Free text up to `limit` characters, without control characters other than line breaks and tabs."""
-    value = form.values[name]
-    if not value:
-        if required:
-            form.errors[name] = required
-        return None
-    if len(value) > limit:
-        form.errors[name] = f"{LABELS[name]} must be {limit:,} characters or fewer"
-    elif re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-        form.errors[name] = f"{LABELS[name]} must be plain text"
-    return value
+    return check_text(form, name, LABELS[name], limit, required)
 
 
 DECIMAL = re.compile(r"^-?\d{1,15}(\.\d{1,6})?$")
@@ -191,7 +169,7 @@ def _shown(value: Any) -> str:
 def plan_form(posted: dict[str, str], timebox_weeks: int) -> SquadForm:
     """The plan -> the API's body {hypothesis, measure: {...}, starts_on, ends_on, squad_size, budget_gbp,
     staff_days}; the end date must be after the start and inside the backed time box."""
-    form = SquadForm({"hypothesis": _text(posted, "hypothesis")}
+    form = SquadForm({"hypothesis": typed_text(posted, "hypothesis")}
                      | {n: posted.get(n, "").strip() for n in ("measure_name", "measure_unit", "baseline", "target",
                                                                 "direction", "squad_size", "budget_gbp", "staff_days")}
                      | _date_values(posted, "starts_on") | _date_values(posted, "ends_on"))
@@ -232,7 +210,7 @@ def plan_form(posted: dict[str, str], timebox_weeks: int) -> SquadForm:
 
 def measurement_form(posted: dict[str, str], started_on: date | None, today: date) -> SquadForm:
     """A measurement: its date (from the start to today), its value, a note -> {measured_on, value, note?}."""
-    form = SquadForm({"value": posted.get("value", "").strip(), "note": _text(posted, "note")}
+    form = SquadForm({"value": posted.get("value", "").strip(), "note": typed_text(posted, "note")}
                      | _date_values(posted, "measured_on"))
     measured = _day(form, "measured_on", "Enter the date of the measurement")
     if measured and measured > today:
@@ -249,7 +227,7 @@ def measurement_form(posted: dict[str, str], started_on: date | None, today: dat
 
 def reschedule_form(posted: dict[str, str], starts_on: date | None, ends_on: date | None) -> SquadForm:
     """A new end date (after the start, not the current one) and the reason -> {ends_on, reason}."""
-    form = SquadForm({"reason": _text(posted, "reason")} | _date_values(posted, "ends_on"))
+    form = SquadForm({"reason": typed_text(posted, "reason")} | _date_values(posted, "ends_on"))
     ends = _day(form, "ends_on", "Enter the new end date")
     if ends and starts_on and not ends > starts_on:
         form.errors["ends_on"] = f"End date must be after the start date, {long_day(starts_on)}"
@@ -268,8 +246,8 @@ def learnings_of(text: str) -> list[str]:
 
 def complete_form(posted: dict[str, str]) -> SquadForm:
     """The outcome -> {result, summary, learnings: [...], benefits: {...}, recommendation}."""
-    form = SquadForm({"result": posted.get("result", "").strip(), "summary": _text(posted, "summary"),
-                      "learnings": _text(posted, "learnings"), "recommendation": posted.get("recommendation", "").strip()}
+    form = SquadForm({"result": posted.get("result", "").strip(), "summary": typed_text(posted, "summary"),
+                      "learnings": typed_text(posted, "learnings"), "recommendation": posted.get("recommendation", "").strip()}
                      | {n: posted.get(n, "").strip() for n in ("cash_savings_gbp_per_year", "hours_saved_per_year",
                                                                "people_affected")})
     result = _choice(form, "result", "Choose the result of the experiment")
@@ -280,7 +258,7 @@ def complete_form(posted: dict[str, str]) -> SquadForm:
     elif len(learnings) > MAX_LEARNINGS:
         form.errors["learnings"] = f"Enter at most {MAX_LEARNINGS} learnings, one a line"
     elif any(len(learning) > 2000 for learning in learnings):
-        form.errors["learnings"] = "Each learning must be 2,000 characters or fewer"
+        form.errors["learnings"] = "Each learning must be 2000 characters or fewer"
     elif re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", form.values["learnings"]):
         form.errors["learnings"] = "Learnings must be plain text"
     benefits = {
@@ -298,7 +276,7 @@ def complete_form(posted: dict[str, str]) -> SquadForm:
 
 
 def abandon_form(posted: dict[str, str]) -> SquadForm:
-    form = SquadForm({"reason": _text(posted, "reason")})
+    form = SquadForm({"reason": typed_text(posted, "reason")})
     reason = _check_text(form, "reason", 2000, "Enter why the experiment is being abandoned")
     if not form.errors:
         form.body = {"reason": reason}

@@ -12,6 +12,34 @@ REQUIRED = ("title", "problem", "proposal")
 
 
 @dataclass
+class Form:
+    """A form: what was typed (shown again on an error), what is wrong by field, and the API's body."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def typed_text(posted: dict[str, str], name: str) -> str:
+    # Browsers send a textarea's line breaks as CRLF; the character count (and a person) counts one each.
+    return posted.get(name, "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def check_text(form: Form, name: str, label: str, limit: int, required: str | None = None) -> str | None:
+    """Free text up to `limit` characters, without control characters other than line breaks and tabs."""
+    value = form.values[name]
+    if not value:
+        if required:
+            form.errors[name] = required
+        return None
+    if len(value) > limit:
+        form.errors[name] = f"{label} must be {limit} characters or fewer"
+    elif re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        form.errors[name] = f"{label} must be plain text"
+    return value
+
+
+@dataclass
 class IdeaForm:
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)  # field -> message, in FIELDS order

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal import review
 from services.portal.clients import ApiRefused, ApiUnavailable
+from services.portal.forms import Form
 from services.portal.handlers import PortalHandlers, Session
 from services.portal.http import Handlers, Posted, SignedIn, page
 from shared.events.pseudonym import pseudonymise
@@ -53,7 +54,7 @@ async def ranking(request: Request, session: Panel, handlers: Handlers) -> HTMLR
 
 
 async def _review_page(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID, status: int = 200,
-                       form: review.PanelForm | None = None, **context: Any) -> HTMLResponse:
+                       form: Form | None = None, **context: Any) -> HTMLResponse:
     idea = await handlers.ideas.idea(session.access_token, idea_id)
     me = _me(handlers, session)
     try:
@@ -71,7 +72,7 @@ async def _review_page(request: Request, session: Session, handlers: PortalHandl
         found = await handlers.ideas.idea_or_none(session.access_token, ref["idea_id"]) if here else None
         merged_from.append({"idea_id": ref["idea_id"], "department": ref.get("department", ""), "here": here,
                             "title": found["title"] if found else None})
-    form = form or review.PanelForm({})
+    form = form or Form({})
     return page(request, "panel_idea.html", status, idea=idea, reviews=review.reviews_shown(reviews or [], me),
                 reviews_known=reviews is not None, averages=review.averages(idea.get("scores")), may=may,
                 criteria=review.CRITERIA, reasons=review.DECLINE_REASONS, values=form.values, errors=form.errors,
@@ -85,7 +86,7 @@ async def show(request: Request, idea_id: UUID, session: Panel, handlers: Handle
     return await _review_page(request, session, handlers, idea_id, banner=review.DONE.get(done))
 
 
-async def _act(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID, form: review.PanelForm,
+async def _act(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID, form: Form,
                action: str, fields: tuple[str, ...], done: str) -> Response:
     """Sends the form's body to the ideas API as the person, then back to the idea's page with a banner; the form's
     errors or the API's refusal on the page otherwise (the form's own key names the form as a whole)."""
@@ -132,7 +133,7 @@ async def decline(request: Request, idea_id: UUID, session: Panel, form: Posted,
 
 
 async def _merge_page(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID,
-                      search: review.PanelForm, status: int = 200, errors: dict[str, str] | None = None,
+                      search: Form, status: int = 200, errors: dict[str, str] | None = None,
                       chosen: review.Target | None = None) -> HTMLResponse:
     """The search for a merge target: this department's ideas (ideas API) and other departments' (central
     reporting's similar titles), as radios; or, once one is chosen, the confirmation."""

@@ -3,10 +3,11 @@ API's bodies, with GOV.UK error messages), the API's refusals as messages, and w
 answers (reviewers as "Reviewer 1..n", the ranking's averages, what the person may still do, merge targets)."""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from services.portal.forms import Form, check_text, typed_text
 from services.portal.story import DECLINE_REASONS, SLUG, WORDS, long_day
 
 TEXT_LIMIT = 2000  # every note and comment (the event catalogue's limit)
@@ -80,37 +81,13 @@ LABELS = {  # every field of the panel's forms, by its name (= the element's id)
 }
 
 
-@dataclass
-class PanelForm:
-    """A panel form: what was typed (shown again on an error), what is wrong by field, and the API's body."""
-
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-    body: dict[str, Any] = field(default_factory=dict)
+def _check_text(form: Form, name: str, required: str | None = None) -> str | None:
+    return check_text(form, name, LABELS[name], TEXT_LIMIT, required)
 
 
-def _text(posted: dict[str, str], name: str) -> str:
-    # Browsers send a textarea's line breaks as CRLF; the character count (and a person) counts one each.
-    return posted.get(name, "").replace("\r\n", "\n").strip()
-
-
-def _check_text(form: PanelForm, name: str, required: str | None = None) -> str | None:
-    """Free text up to TEXT_LIMIT characters, without control characters other than line breaks and tabs."""
-    value = form.values[name]
-    if not value:
-        if required:
-            form.errors[name] = required
-        return None
-    if len(value) > TEXT_LIMIT:
-        form.errors[name] = f"{LABELS[name]} must be {TEXT_LIMIT} characters or fewer"
-    elif re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-        form.errors[name] = f"{LABELS[name]} must be plain text"
-    return value
-
-
-def score_form(posted: dict[str, str]) -> PanelForm:
+def score_form(posted: dict[str, str]) -> Form:
     """Four scores 1-5 (radios) and an optional comment -> {scores: {...}, comment?}."""
-    form = PanelForm({c.name: posted.get(c.name, "").strip() for c in CRITERIA} | {"comment": _text(posted, "comment")})
+    form = Form({c.name: posted.get(c.name, "").strip() for c in CRITERIA} | {"comment": typed_text(posted, "comment")})
     scores = {}
     for criterion in CRITERIA:
         value = form.values[criterion.name]
@@ -125,8 +102,8 @@ def score_form(posted: dict[str, str]) -> PanelForm:
     return form
 
 
-def shortlist_form(posted: dict[str, str]) -> PanelForm:
-    form = PanelForm({"shortlist_note": _text(posted, "shortlist_note")})
+def shortlist_form(posted: dict[str, str]) -> Form:
+    form = Form({"shortlist_note": typed_text(posted, "shortlist_note")})
     note = _check_text(form, "shortlist_note")
     form.body = {"note": note} if note else {}
     return form
@@ -136,11 +113,11 @@ MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
 DAYS = re.compile(r"^\d+(\.\d{1,2})?$")
 
 
-def back_form(posted: dict[str, str]) -> PanelForm:
+def back_form(posted: dict[str, str]) -> Form:
     """Budget in pounds (a £ and thousands commas allowed), staff days (halves allowed) and a time box in whole
     weeks, 1 to 52 -> {budget_gbp, staff_days, timebox_weeks, note?}."""
     names = ("budget_gbp", "staff_days", "timebox_weeks", "back_note")
-    form = PanelForm({name: posted.get(name, "").strip() for name in names[:3]} | {"back_note": _text(posted, "back_note")})
+    form = Form({name: posted.get(name, "").strip() for name in names[:3]} | {"back_note": typed_text(posted, "back_note")})
     budget = form.values["budget_gbp"].removeprefix("£").replace(",", "").strip()
     if not budget:
         form.errors["budget_gbp"] = "Enter the budget in pounds"
@@ -163,9 +140,9 @@ def back_form(posted: dict[str, str]) -> PanelForm:
     return form
 
 
-def decline_form(posted: dict[str, str]) -> PanelForm:
+def decline_form(posted: dict[str, str]) -> Form:
     """A reason from the catalogue's list and a note for the person who raised it -> {reason, note}."""
-    form = PanelForm({"reason": posted.get("reason", "").strip(), "decline_note": _text(posted, "decline_note")})
+    form = Form({"reason": posted.get("reason", "").strip(), "decline_note": typed_text(posted, "decline_note")})
     if not form.values["reason"]:
         form.errors["reason"] = "Choose why the idea is declined"
     elif form.values["reason"] not in DECLINE_REASONS:
@@ -175,9 +152,9 @@ def decline_form(posted: dict[str, str]) -> PanelForm:
     return form
 
 
-def merge_search(q: str | None) -> PanelForm:
+def merge_search(q: str | None) -> Form:
     """The words to look for a merge target with: 3 to 100 characters (central reporting's similar ideas need 3)."""
-    form = PanelForm({"q": (q or "").strip()})
+    form = Form({"q": (q or "").strip()})
     words = form.values["q"]
     if q is not None and not words:
         form.errors["q"] = "Enter words from the title of the idea to merge into"
@@ -215,9 +192,9 @@ def merge_targets(idea_id: str, department: str, own: list[dict[str, Any]], else
     return targets
 
 
-def merge_choice(posted: dict[str, str], idea_id: str, department: str) -> PanelForm:
+def merge_choice(posted: dict[str, str], idea_id: str, department: str) -> Form:
     """The chosen target "<department>/<idea id>" -> {into_department, into_idea_id}."""
-    form = PanelForm({"target": posted.get("target", "").strip(), "q": posted.get("q", "").strip()[:100]})
+    form = Form({"target": posted.get("target", "").strip(), "q": posted.get("q", "").strip()[:100]})
     into_department, _, into_idea = form.values["target"].partition("/")
     if not form.values["target"]:
         form.errors["target"] = "Choose the idea to merge into"
@@ -257,7 +234,7 @@ def message_for(name: str, item: dict[str, Any]) -> str:
     return f"{label}: {item.get('message') or rule.replace('_', ' ')}"
 
 
-def refused_fields(form: PanelForm, fields: tuple[str, ...], detail: list[dict[str, Any]], whole: str) -> PanelForm:
+def refused_fields(form: Form, fields: tuple[str, ...], detail: list[dict[str, Any]], whole: str) -> Form:
     """The API's 422 detail as messages on the form's fields (scores.impact is the impact radios; note is the
     form's own note); what names no field of the form goes on the form as a whole (`whole`)."""
     for item in detail:

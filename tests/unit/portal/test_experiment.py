@@ -82,7 +82,7 @@ def test_the_target_must_lie_the_better_way_from_the_baseline():
 
 def test_hostile_and_oversized_text_is_refused_by_field():
     form = ex.plan_form(plan_posted(hypothesis="x" * 2001, measure_name="a\x00b", measure_unit="u" * 51), 6)
-    assert form.errors == {"hypothesis": "Hypothesis must be 2,000 characters or fewer",
+    assert form.errors == {"hypothesis": "Hypothesis must be 2000 characters or fewer",
                            "measure_name": "What you will measure must be plain text",
                            "measure_unit": "Unit must be 50 characters or fewer"}
     # A textarea's CRLF counts as one character, as a person counts it.
@@ -146,7 +146,7 @@ def test_a_wrong_outcome_is_named_by_field():
     many = ex.complete_form(complete_posted(learnings="\n".join(f"L{n}" for n in range(21))))
     assert many.errors == {"learnings": "Enter at most 20 learnings, one a line"}
     long = ex.complete_form(complete_posted(learnings="x" * 2001))
-    assert long.errors == {"learnings": "Each learning must be 2,000 characters or fewer"}
+    assert long.errors == {"learnings": "Each learning must be 2000 characters or fewer"}
 
 
 def test_abandoning_needs_a_reason():

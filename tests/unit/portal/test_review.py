@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from services.portal import review
+from services.portal.forms import Form
 
 IDEA = str(uuid.uuid4())
 
@@ -134,7 +135,7 @@ def test_the_apis_422_detail_lands_on_the_forms_fields_and_anything_else_on_the_
     assert form.errors == {"impact": "Impact is out of range: Input should be less than or equal to 5",
                            "comment": "Comment must be 2000 characters or fewer",
                            "score": "This could not be saved: JSON decode error"}
-    back = review.refused_fields(review.PanelForm({}), ("budget_gbp", "staff_days", "timebox_weeks", "back_note"),
+    back = review.refused_fields(Form({}), ("budget_gbp", "staff_days", "timebox_weeks", "back_note"),
                                  [{"field": "note", "rule": "string_too_long", "message": "at most 2000 characters"},
                                   {"field": "timebox_weeks", "rule": "missing"}], "back")
     assert back.errors == {"back_note": "Note must be 2000 characters or fewer", "timebox_weeks": "Enter the time box"}
