@@ -5,8 +5,6 @@ pages at 320 CSS pixels without horizontal scrolling, and signing out."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import uuid
 from pathlib import Path
@@ -23,6 +21,7 @@ from shared.events.topics import topic_name
 from tests.integration.portal.conftest import register_post_logout_uri, start_portal
 from tests.integration.portal.test_find_and_follow import Api
 from tests.support.kafka import create_topics, publish
+from tests.support.keycloak import jwt_part
 from tests.support.waiting import eventually
 
 CHROMIUM = "/usr/bin/chromium"
@@ -351,7 +350,7 @@ async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootst
         assert mine["status"] == "withdrawn" and mine["conversation_id"] and mine["team"] == "Benefit centre, Wolverhampton"
         assert (await api.call("reviewer", "GET", f"/v1/ideas/{theirs['idea_id']}"))["endorsements"] == 1
         token = await keycloak.token(department, "contributor")
-        subject = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==="))["sub"]
+        subject = jwt_part(token)["sub"]
         async with httpx.AsyncClient(base_url=portal.others["notifications"].url) as client:
             subscription = (await client.get(f"/v1/subscriptions/{subject}",
                                              headers={"Authorization": f"Bearer {token}"})).json()

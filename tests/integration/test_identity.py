@@ -20,6 +20,7 @@ from tests.support.kafka import create_topics
 from tests.support.ports import free_port
 from tests.support.services import RunningService
 from tests.support.waiting import eventually
+from tests.support.keycloak import bearer, jwt_part
 
 pytestmark = pytest.mark.integration
 
@@ -43,15 +44,6 @@ async def ideas(kafka_bootstrap, new_database, department, realm):
         yield service
 
 
-def bearer(token: str, **more: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **more}
-
-
-def part(token: str, index: int) -> dict:
-    segment = token.split(".")[index]
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-
-
 def b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
@@ -68,11 +60,11 @@ async def test_the_acting_person_is_the_tokens_subject_and_only_they_withdraw_th
     sent = await ideas.client.post("/v1/ideas", json=IDEA, headers=bearer(alice, **{"X-Person-Ref": "bob"}))
     assert sent.status_code == 201, sent.text
     idea = sent.json()
-    assert idea["submitted_by"] == pseudonymise(SECRET, part(alice, 1)["sub"])  # X-Person-Ref not consulted
+    assert idea["submitted_by"] == pseudonymise(SECRET, jwt_part(alice, 1)["sub"])  # X-Person-Ref not consulted
     assert idea["submitted_by"] != pseudonymise(SECRET, "bob")
 
     withdraw = f"/v1/ideas/{idea['idea_id']}/withdraw"
-    by_bob = await ideas.client.post(withdraw, headers=bearer(bob, **{"X-Person-Ref": part(alice, 1)["sub"]}))
+    by_bob = await ideas.client.post(withdraw, headers=bearer(bob, **{"X-Person-Ref": jwt_part(alice, 1)["sub"]}))
     assert by_bob.status_code == 403, by_bob.text
     assert "only the person who submitted" in by_bob.json()["error"]
     by_alice = await ideas.client.post(withdraw, headers=bearer(alice))
@@ -117,7 +109,7 @@ async def test_a_token_issued_for_another_audience_is_refused(ideas, realm, keyc
             "grant_type": "password", "client_id": "admin-cli", "username": username, "password": password})
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
-    assert "innovation-api" not in (part(token, 1).get("aud") or [])
+    assert "innovation-api" not in (jwt_part(token, 1).get("aud") or [])
     await refused(ideas, token, "another audience")
 
 
@@ -125,13 +117,13 @@ async def test_forged_signatures_and_alg_none_are_refused(ideas, keycloak, depar
     token = await keycloak.token(department, "contributor")
     assert (await ideas.client.get("/v1/ideas", headers=bearer(token))).status_code == 200
     header, payload, signature = token.split(".")
-    claims = part(token, 1)
+    claims = jwt_part(token, 1)
     promoted = {**claims, "sub": "someone-else", "realm_access": {"roles": ["admin"]}}
     await refused(ideas, f"{header}.{b64(promoted)}.{signature}", "payload changed")
     impostor = RSAKey.generate_key(2048)
-    resigned = jwt.encode({"alg": "RS256", "kid": part(token, 0)["kid"], "typ": "JWT"}, promoted, impostor)
+    resigned = jwt.encode({"alg": "RS256", "kid": jwt_part(token, 0)["kid"], "typ": "JWT"}, promoted, impostor)
     await refused(ideas, resigned, "re-signed with another key under the provider's kid")
-    await refused(ideas, f"{b64({'alg': 'none', 'kid': part(token, 0)['kid']})}.{b64(promoted)}.", "alg none")
+    await refused(ideas, f"{b64({'alg': 'none', 'kid': jwt_part(token, 0)['kid']})}.{b64(promoted)}.", "alg none")
     await refused(ideas, f"{b64({'alg': 'none'})}.{payload}.", "alg none, the provider's payload")
 
 

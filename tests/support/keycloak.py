@@ -2,12 +2,24 @@
 (deploy/keycloak/realm.py) through the admin REST API, and tokens through the password grant
 of the realm's `innovation-tests` client (which only the tests use)."""
 
+import base64
+import json
 import os
 from dataclasses import dataclass
 
 import httpx
 
 from deploy.keycloak import realm as template
+
+
+def bearer(token: str, **more: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **more}
+
+
+def jwt_part(token: str, index: int = 1) -> dict:
+    """A JWT's header (0) or claims (1), unverified: what the tests read of a token they were given."""
+    segment = token.split(".")[index]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """Who acted, with people's access tokens from a real Keycloak (a realm per test department): the acting person is
 the token's subject, so X-Person-Ref names nobody, and two people who plan and complete are told apart."""
 
-import base64
 import json
 import uuid
 from datetime import date, timedelta
@@ -15,19 +14,11 @@ from tests.support.db import fetchval
 from tests.support.events import backed
 from tests.support.kafka import publish
 from tests.support.waiting import eventually
+from tests.support.keycloak import bearer, jwt_part
 
 pytestmark = pytest.mark.integration
 
 TODAY = date(2025, 3, 10)
-
-
-def bearer(token: str, **more: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **more}
-
-
-def subject(token: str) -> str:
-    segment = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["sub"]
 
 
 @pytest.fixture
@@ -43,7 +34,7 @@ async def test_with_tokens_the_people_who_plan_and_complete_are_the_tokens_subje
     kafka_bootstrap, service, keycloak, department,
 ):
     token = {role: await keycloak.token(department, role) for role in ("contributor", "contributor2", "reviewer")}
-    who = {role: pseudonymise(service.runtime.settings.pseudonym_secret, subject(t)) for role, t in token.items()}
+    who = {role: pseudonymise(service.runtime.settings.pseudonym_secret, jwt_part(t)["sub"]) for role, t in token.items()}
     assert len(set(who.values())) == 3
     idea = uuid.uuid4()
     await publish(kafka_bootstrap, backed(department, idea))
@@ -54,7 +45,7 @@ async def test_with_tokens_the_people_who_plan_and_complete_are_the_tokens_subje
     plan = {"hypothesis": "Shorter letters get fewer calls",
             "measure": {"name": "Calls", "unit": "per week", "baseline": 100, "target": 80, "direction": "decrease"},
             "starts_on": TODAY.isoformat(), "ends_on": (TODAY + timedelta(weeks=3)).isoformat(), "squad_size": 2,
-            "squad": [subject(token["contributor2"])]}
+            "squad": [jwt_part(token["contributor2"])["sub"]]}
     # X-Person-Ref is not read with a token: the plan is the contributor's, whoever the header names
     planned = await service.client.post(f"{base}/plan", json=plan,
                                         headers=bearer(token["contributor"], **{"X-Person-Ref": "someone-else"}))

@@ -2,7 +2,6 @@
 person's own access token (the idea is theirs), the API's refusals shown as the error summary and inline
 messages, free text shown as text, a per-person limit; and the security headers of every page."""
 
-import base64
 import json
 import re
 
@@ -11,13 +10,9 @@ import pytest
 from shared.events.pseudonym import pseudonymise
 from tests.integration.portal.conftest import SECRET, browser, csrf_of, idea_form, sign_in, start_portal, unique_title
 from tests.support.db import fetchval
+from tests.support.keycloak import jwt_part
 
 pytestmark = pytest.mark.integration
-
-
-def claims_of(token: str) -> dict:
-    segment = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 async def ideas_in_api(portal, keycloak, role: str = "contributor") -> list[dict]:
@@ -46,7 +41,7 @@ async def test_an_idea_raised_through_the_form_is_the_signed_in_persons_and_its_
         assert "&lt;script&gt;alert(" in home.text and "<script>alert(" not in home.text
 
     [idea] = [i for i in await ideas_in_api(portal, keycloak) if i["title"] == title]
-    subject = claims_of(await keycloak.token(portal.department, "contributor"))["sub"]
+    subject = jwt_part(await keycloak.token(portal.department, "contributor"))["sub"]
     assert idea["submitted_by"] == pseudonymise(SECRET, subject)
     assert idea["themes"] == ["paperwork", "digital-services"] and idea["campaign"] == "one-big-thing"
     assert idea["team"] == "Benefits ops" and idea["expected_benefits"] is None

@@ -15,8 +15,8 @@ from shared.events.pseudonym import pseudonymise
 from shared.events.topics import topic_name
 from tests.integration.portal.conftest import browser, csrf_of, idea_form, sign_in, start_portal, unique_title
 from tests.integration.portal.test_find_and_follow import Api
-from tests.integration.portal.test_raise_idea import claims_of
 from tests.support.kafka import create_topics, publish, read_to_end
+from tests.support.keycloak import jwt_part
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -164,7 +164,7 @@ async def test_a_person_chooses_their_emails_in_the_notifications_service_at_the
     async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
                                      services=("notifications",)):
         token = await keycloak.token(department, "contributor")
-        claims = claims_of(token)
+        claims = jwt_part(token)
         notifications = portal.others["notifications"].url
 
         async def subscription() -> httpx.Response:
