@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from services.portal.forms import Form, check_text, typed_text
-from services.portal.story import RECOMMENDATIONS, RESULTS, long_day
+from services.portal.story import RECOMMENDATIONS, RESULTS, long_day, money
 
 STATUSES = ("planning", "running", "completed", "abandoned")
 OPEN = ("planning", "running")
@@ -494,10 +494,6 @@ def measurements(experiment: dict[str, Any], me: str | None) -> list[Measurement
     found.sort(key=lambda m: as_day(m["measured_on"]))
     return [MeasurementRow(long_day(as_day(m["measured_on"])), value_text(m.get("value"), unit),
                            str(m.get("note") or ""), who(m.get("recorded_by"), me, experiment)) for m in found]
-
-
-def money(value: Any) -> str:
-    return f"£{value:,.0f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
 # The chart: the measure over time against its baseline and target, as SVG geometry (the template draws it).

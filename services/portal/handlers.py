@@ -168,7 +168,11 @@ class PortalHandlers:
 
     def is_submitter(self, session: Session, idea: dict[str, Any]) -> bool:
         """The ideas API names a submitter by the pseudonym of their token's subject (same secret)."""
-        return idea.get("submitted_by") == pseudonymise(self.settings.pseudonym_secret, session.subject)
+        return idea.get("submitted_by") == self.pseudonym_of(session)
+
+    def pseudonym_of(self, session: Session) -> str:
+        """The person's pseudonym, as the department's APIs name them (same secret, same subject)."""
+        return pseudonymise(self.settings.pseudonym_secret, session.subject)
 
     async def experiment_of(self, session: Session, idea: dict[str, Any]) -> dict[str, Any] | None:
         """The experiment a backed idea opened, when the experiments API can be reached (its id is derived from

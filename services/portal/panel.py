@@ -15,7 +15,6 @@ from services.portal.clients import ApiRefused, ApiUnavailable
 from services.portal.forms import Form
 from services.portal.handlers import PortalHandlers, Session
 from services.portal.http import Handlers, Posted, SignedIn, page
-from shared.events.pseudonym import pseudonymise
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,11 +26,6 @@ async def on_panel(session: SignedIn) -> Session:
 
 
 Panel = Annotated[Session, Depends(on_panel)]
-
-
-def _me(handlers: PortalHandlers, session: Session) -> str:
-    """The person's pseudonym, as the ideas API names them in reviews (same secret, same subject)."""
-    return pseudonymise(handlers.settings.pseudonym_secret, session.subject)
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -56,7 +50,7 @@ async def ranking(request: Request, session: Panel, handlers: Handlers) -> HTMLR
 async def _review_page(request: Request, session: Session, handlers: PortalHandlers, idea_id: UUID, status: int = 200,
                        form: Form | None = None, **context: Any) -> HTMLResponse:
     idea = await handlers.ideas.idea(session.access_token, idea_id)
-    me = _me(handlers, session)
+    me = handlers.pseudonym_of(session)
     try:
         reviews = await handlers.ideas.reviews(session.access_token, idea_id)
     except ApiRefused as refused:

@@ -17,7 +17,6 @@ from services.portal import experiment as ex
 from services.portal.clients import ApiRefused, ApiUnavailable
 from services.portal.handlers import PortalHandlers, Session
 from services.portal.http import Handlers, Posted, SignedIn, page
-from shared.events.pseudonym import pseudonymise
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,11 +24,6 @@ router = APIRouter(include_in_schema=False)
 def _today():
     # The experiments service's clock is UTC's date too.
     return datetime.now(timezone.utc).date()
-
-
-def _me(handlers: PortalHandlers, session: Session) -> str:
-    """The person's pseudonym, as the experiments API names who acted (same secret, same subject)."""
-    return pseudonymise(handlers.settings.pseudonym_secret, session.subject)
 
 
 async def _titles(handlers: PortalHandlers, session: Session, experiments: list[dict[str, Any]]) -> dict[str, str]:
@@ -80,7 +74,7 @@ async def _idea_title(handlers: PortalHandlers, session: Session, experiment: di
 async def show(request: Request, experiment_id: UUID, session: SignedIn, handlers: Handlers,
                done: str = "") -> HTMLResponse:
     experiment = await _experiment(handlers, session, experiment_id)
-    me, today = _me(handlers, session), _today()
+    me, today = handlers.pseudonym_of(session), _today()
     return page(request, "squad_experiment.html", experiment=experiment,
                 title=await _idea_title(handlers, session, experiment), chart=ex.chart(experiment, today),
                 measurements=ex.measurements(experiment, me), history=ex.history(experiment, me),

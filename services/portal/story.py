@@ -105,8 +105,8 @@ def long_day(value: Any) -> str:
     return when.strftime("%-d %B %Y") if when else ""
 
 
-def _money(value: float) -> str:
-    return f"£{value:,.0f}"
+def money(value: Any) -> str:
+    return f"£{value:,.0f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
 def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None,
@@ -126,7 +126,7 @@ def timeline(idea: dict[str, Any], experiment: dict[str, Any] | None = None,
         steps.append(Step("Shortlisted", "Reviewers chose it to be considered for backing"))
     backing = idea.get("backing")
     if backing:
-        steps.append(Step("Backed", f"{_money(backing['budget_gbp'])}, {backing['staff_days']:g} staff days, "
+        steps.append(Step("Backed", f"{money(backing['budget_gbp'])}, {backing['staff_days']:g} staff days, "
                                     f"{backing['timebox_weeks']} weeks to try it"))
     closure, status = idea.get("closure") or {}, idea.get("status")
     if status == "declined":
