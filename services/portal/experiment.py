@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from services.portal.forms import Form, check_text, typed_text
+from services.portal.forms import Form, check_text, refused_into, typed_text
 from services.portal.story import RECOMMENDATIONS, RESULTS, long_day, money
 
 STATUSES = ("planning", "running", "completed", "abandoned")
@@ -297,41 +297,9 @@ def _form_field(api_field: str, fields: tuple[str, ...]) -> str | None:
     return None
 
 
-def message_for(name: str, item: dict[str, Any]) -> str:
-    label, rule = LABELS.get(name, name.replace("_", " ").capitalize()), str(item.get("rule", "invalid"))
-    message = str(item.get("message") or "")
-    if rule == "missing":
-        return f"Enter the {label.lower()}"
-    if rule in ("string_too_long", "too_long"):
-        bound = re.search(r"\d[\d,]*", message)
-        return f"{label} must be {bound.group()} characters or fewer" if bound else f"{label} is too long"
-    if rule == "literal_error":
-        return f"Choose a {label.lower()} from the list"
-    if rule.startswith(("greater_than", "less_than")):
-        return f"{label} is out of range: {message or rule.replace('_', ' ')}"
-    if rule.startswith(("date_", "int_", "float_")):
-        return f"{label} is not valid: {message or rule.replace('_', ' ')}"
-    # The experiments domain's rules are sentences already ("within the backed time box of 6 weeks from starts_on").
-    words = rule.replace("starts_on", "the start date").replace("measure.baseline", "the baseline")
-    if words.startswith("must "):
-        return f"{label} {words}"
-    if words.startswith("not "):
-        return f"{label} must not be {words.removeprefix('not ')}"
-    if words.startswith(("within", "at most", "between", "after", "less", "greater")):
-        return f"{label} must be {words}"
-    return f"{label}: {words}"
-
-
 def refused_fields(form: SquadForm, fields: tuple[str, ...], detail: list[dict[str, Any]], whole: str) -> SquadForm:
-    """The API's 422 detail as messages on the form's fields; what names no field of the form goes on the form as a
-    whole (`whole`, the id of its button)."""
-    for item in detail if isinstance(detail, list) else []:
-        if not isinstance(item, dict):
-            continue
-        name = _form_field(str(item.get("field", "")), fields)
-        form.errors.setdefault(name or whole, message_for(name, item) if name else
-                               f"This could not be saved: {item.get('message') or item.get('rule') or 'check the form'}")
-    return form
+    """The API's 422 detail on the form's fields (`whole`, the id of its button, for what names none)."""
+    return refused_into(form, detail, whole, lambda api_field: _form_field(api_field, fields), LABELS)
 
 
 VERBS = {"plan": "planned", "start": "started", "measurements": "measured", "reschedule": "rescheduled",

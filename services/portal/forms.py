@@ -39,6 +39,44 @@ def check_text(form: Form, name: str, label: str, limit: int, required: str | No
     return value
 
 
+def api_message(label: str, item: dict[str, Any]) -> str:
+    """One item of an API's 422 detail (`{"field", "rule", "message"?}`) in the page's words for a field."""
+    rule, message = str(item.get("rule", "invalid")), str(item.get("message") or "")
+    if rule == "missing":
+        return f"Enter the {label.lower()}"
+    if rule in ("string_too_long", "too_long"):
+        bound = re.search(r"\d[\d,]*(\.\d+)?", message)
+        return f"{label} must be {bound.group()} characters or fewer" if bound else f"{label} is too long"
+    if rule == "literal_error":
+        return f"Choose a {label.lower()} from the list"
+    if rule.startswith(("greater_than", "less_than")):
+        return f"{label} is out of range: {message or rule.replace('_', ' ')}"
+    if rule.startswith(("date_", "int_", "float_")):
+        return f"{label} is not valid: {message or rule.replace('_', ' ')}"
+    # A domain's rules are sentences already ("within the backed time box of 6 weeks from starts_on").
+    words = rule.replace("starts_on", "the start date").replace("measure.baseline", "the baseline")
+    if words.startswith("must "):
+        return f"{label} {words}"
+    if words.startswith("not "):
+        return f"{label} must not be {words.removeprefix('not ')}"
+    if words.startswith(("within", "at most", "between", "after", "less", "greater")):
+        return f"{label} must be {words}"
+    return f"{label}: {message or words.replace('_', ' ')}"
+
+
+def refused_into(form: Form, detail: Any, whole: str, field_of: Any, labels: dict[str, str]) -> Form:
+    """An API's 422 detail as messages on the form's fields (`field_of` names the form's field for the API's, or
+    None); what names no field of the form goes on the form as a whole (`whole`)."""
+    for item in detail if isinstance(detail, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name = field_of(str(item.get("field", "")))
+        label = labels.get(name, str(name).replace("_", " ").capitalize())
+        form.errors.setdefault(name or whole, api_message(label, item) if name else
+                               f"This could not be saved: {item.get('message') or item.get('rule') or 'check the form'}")
+    return form
+
+
 @dataclass
 class IdeaForm:
     values: dict[str, str]

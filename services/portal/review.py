@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from services.portal.forms import Form, check_text, typed_text
+from services.portal.forms import Form, check_text, refused_into, typed_text
 from services.portal.story import DECLINE_REASONS, SLUG, WORDS, long_day
 
 TEXT_LIMIT = 2000  # every note and comment (the event catalogue's limit)
@@ -215,34 +215,12 @@ def merge_choice(posted: dict[str, str], idea_id: str, department: str) -> Form:
 # The API's refusals
 
 
-def _bound(item: dict[str, Any]) -> str | None:
-    found = re.search(r"\d[\d,]*(\.\d+)?", str(item.get("message", "")))
-    return found.group() if found else None
-
-
-def message_for(name: str, item: dict[str, Any]) -> str:
-    label, rule = LABELS.get(name, name.replace("_", " ").capitalize()), str(item.get("rule", "invalid"))
-    if rule == "missing":
-        return f"Enter the {label.lower()}"
-    if rule in ("string_too_long", "too_long"):
-        bound = _bound(item)
-        return f"{label} must be {bound} characters or fewer" if bound else f"{label} is too long"
-    if rule in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{label} is out of range: {item.get('message') or rule.replace('_', ' ')}"
-    if rule == "literal_error":
-        return f"Choose a {label.lower()} from the list"
-    return f"{label}: {item.get('message') or rule.replace('_', ' ')}"
-
-
 def refused_fields(form: Form, fields: tuple[str, ...], detail: list[dict[str, Any]], whole: str) -> Form:
-    """The API's 422 detail as messages on the form's fields (scores.impact is the impact radios; note is the
-    form's own note); what names no field of the form goes on the form as a whole (`whole`)."""
-    for item in detail:
-        name = str(item.get("field", "")).split(".")[-1]
-        name = next((f for f in fields if f == name or f.endswith(f"_{name}")), None)
-        form.errors.setdefault(name or whole, message_for(name or "", item) if name else
-                               f"This could not be saved: {item.get('message') or item.get('rule') or 'check the form'}")
-    return form
+    """The API's 422 detail on the form's fields: scores.impact is the impact radios, note the form's own note."""
+    def field_of(api_field: str) -> str | None:
+        name = api_field.split(".")[-1]
+        return next((f for f in fields if f == name or f.endswith(f"_{name}")), None)
+    return refused_into(form, detail, whole, field_of, LABELS)
 
 
 def refusal_message(status: int, body: dict[str, Any], action: str) -> str:
