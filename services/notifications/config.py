@@ -1,6 +1,8 @@
 """Settings of the notifications service."""
 
-from pydantic import AliasChoices, Field, field_validator
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from services.notifications.addresses import Network, networks
 from shared.settings import DepartmentSettings, database_url_field
@@ -38,6 +40,27 @@ class NotificationsSettings(DepartmentSettings):
     # (so a slow receiver holds a few slots, never all of them).
     worker_batch: int = _setting(20, "worker_batch", ge=1, le=500)
     per_webhook_in_flight: int = _setting(2, "per_webhook_in_flight", ge=1, le=100)
+
+    # Emails: by SMTP (above) or by GOV.UK Notify (notify.py), and what their links point at.
+    email_channel: Literal["smtp", "notify"] = _setting("smtp", "email_channel")
+    notify_api_key: SecretStr | None = _setting(None, "notify_api_key")
+    notify_base_url: str = _setting("https://api.notifications.service.gov.uk", "notify_base_url")
+    # Notify template ids as JSON: {"my_ideas": "<uuid>", "endorsed": ..., "review_queue": ...,
+    # "department": ..., "digest": ...}; a "default" entry serves every kind not named.
+    notify_templates: str = _setting("{}", "notify_templates")
+    notify_reply_to_id: str | None = _setting(None, "notify_reply_to_id")
+    # The bearer token Notify sends with its delivery-status callbacks (set in Notify's API integration page).
+    notify_callback_token: SecretStr | None = _setting(None, "notify_callback_token")
+    # Where people open the links of an email: the department's portal, and this service (unsubscribe).
+    portal_url: str = _setting("http://127.0.0.1:8004", "portal_url")
+    public_url: str = _setting("http://127.0.0.1:8003", "public_url")
+    # The department's name as people know it; by default from shared.departments.
+    department_name: str | None = _setting(None, "department_name")
+    # Digests: sent at this local time (HH:MM or HH:MM:SS) in `digest_timezone`; weekly ones on `digest_weekday`.
+    digest_time: str = _setting("08:00", "digest_time")
+    digest_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = _setting(
+        "monday", "digest_weekday")
+    digest_timezone: str = _setting("Europe/London", "digest_timezone")
 
     # Every department's outcomes topics: adoptions of this department's outcomes arrive there.
     outcomes_pattern: str = _setting(OUTCOMES_PATTERN, "outcomes_pattern")

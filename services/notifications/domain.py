@@ -16,8 +16,16 @@ from shared.refusals import Invalid
 
 _PREFIX = "uk.gov.innovation."
 
-Status = Literal["pending", "delivered", "failed"]
+Status = Literal["pending", "sent", "delivered", "failed"]
 Channel = Literal["email", "webhook"]
+
+# What a person hears about, and how often.
+Kind = Literal["my_ideas", "endorsed", "review_queue", "department"]
+Rhythm = Literal["immediately", "daily", "weekly", "never"]
+KINDS: tuple[Kind, ...] = ("my_ideas", "endorsed", "review_queue", "department")
+RHYTHMS: tuple[Rhythm, ...] = ("immediately", "daily", "weekly", "never")
+DEFAULT_PREFERENCES: dict[Kind, Rhythm] = {"my_ideas": "immediately", "endorsed": "weekly",
+                                            "review_queue": "weekly", "department": "weekly"}
 
 
 def _invalid(field: str, rule: str, message: str) -> Invalid:

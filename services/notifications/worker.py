@@ -28,6 +28,7 @@ from prometheus_client import Counter
 from services.notifications import addresses, egress, repository
 from services.notifications.addresses import IPAddress
 from services.notifications.config import NotificationsSettings
+from services.notifications.failures import RecipientGone, Refused, SendFailed
 from services.notifications.domain import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -46,19 +47,6 @@ log = get_logger(__name__)
 ATTEMPTS = Counter("notifications_delivery_attempts_total", "Delivery attempts by channel and result",
                    ["channel", "result"])
 WAKE_CHANNEL = "notifications_deliveries"
-
-
-class SendFailed(Exception):
-    """A failed attempt: `reason` is the class shown to every role ("HTTP 500"), the message
-    the whole story (for logs and admins)."""
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        super().__init__(detail or reason)
-        self.reason = reason
-
-
-class RecipientGone(SendFailed):
-    """The subscription or webhook was deleted: retrying cannot help."""
 
 
 class EmailSender:
@@ -206,7 +194,7 @@ def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
 
 
 # Failures that no retry can mend: the delivery ends `failed` at once.
-FINAL = (RecipientGone, addresses.RefusedDestination)
+FINAL = (RecipientGone, Refused, addresses.RefusedDestination)
 
 
 class DeliveryWorker:
