@@ -38,7 +38,7 @@ class Api:
             raise
 
     async def _call(self, method: str, path: str, token: str | None, **options: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = options.pop("headers", {}) | ({"Authorization": f"Bearer {token}"} if token else {})
         try:
             response = await self.client.request(method, path, headers=headers, **options)
         except httpx.HTTPError as error:
@@ -139,12 +139,16 @@ class NotificationsApi(Api):
     async def subscribe(self, token: str, person_ref: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("PUT", f"/v1/subscriptions/{person_ref}", token, json=body)
 
-    async def unsubscribe(self, token: str, person_ref: str) -> None:
+    async def record_address(self, token: str, person_ref: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Creates the person's subscription only if they have none (`If-None-Match: *`): the one made, or None
+        where one exists (412), which stays as it is. Quick to give up: a sign-in waits for it."""
         try:
-            await self._call("DELETE", f"/v1/subscriptions/{person_ref}", token)
+            return await self._call("PUT", f"/v1/subscriptions/{person_ref}", token, json=body,
+                                    headers={"If-None-Match": "*"}, timeout=3.0)
         except ApiRefused as refused:
-            if refused.status != 404:
+            if refused.status != 412:
                 raise
+            return None
 
 
 class ReportingApi(Api):

@@ -18,9 +18,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.portal import story
 from services.portal.clients import ApiRefused, ApiUnavailable
-from services.portal.forms import LABELS, idea_form, refused_fields
+from services.portal.forms import LABELS, idea_form, refused_fields, refused_into
 from services.portal.handlers import PortalHandlers, Session, TooManyIdeas
 from services.portal.oidc import SignInFailed
+from shared.logging import get_logger
 from shared.runtime import runtime_of
 from shared.tokens import ProviderUnavailable
 
@@ -37,6 +38,7 @@ templates.globals.update(result_labels=story.RESULTS, recommendation_labels=stor
 templates.filters["day"] = story.long_day
 
 router = APIRouter(include_in_schema=False)
+log = get_logger(__name__)
 
 
 class SignInRequired(Exception):
@@ -128,6 +130,7 @@ async def callback(request: Request, handlers: Handlers, state: str | None = Non
     if error:
         raise SignInFailed(f"the provider refused the sign-in ({error[:100]})")
     cookie, return_to = await handlers.finish_sign_in(request.cookies.get(COOKIE), state, code)
+    await record_address(handlers, cookie)
     response = RedirectResponse(return_to, 303)
     _cookie(response, request, cookie)
     return response
@@ -351,24 +354,70 @@ async def conversation_recorded(request: Request, session: SignedIn, conversatio
 
 
 @router.get("/account/emails", response_class=HTMLResponse)
-async def emails(request: Request, session: SignedIn, handlers: Handlers, saved: str = "") -> HTMLResponse:
+async def emails(request: Request, session: SignedIn, handlers: Handlers, saved: str = "",
+                 stopped: str = "") -> HTMLResponse:
     subscription = await handlers.notifications.subscription(session.access_token, session.subject)
-    return page(request, "emails.html", choices=story.EMAILS, chosen=story.chosen_emails(subscription),
-                saved=bool(saved))
+    banner = ("Your email choices have been saved" if saved
+              else "You will get no more emails from us. You can choose some again here at any time" if stopped else None)
+    return _emails_page(request, session, story.chosen_emails(subscription), subscription, banner=banner)
+
+
+def _emails_page(request: Request, session: Session, choices: story.EmailChoices, subscription: dict[str, Any] | None,
+                 status: int = 200, banner: str | None = None) -> HTMLResponse:
+    return page(request, "emails.html", status, choices=choices, errors=choices.errors, banner=banner,
+                kinds=story.email_kinds(session.on_panel), rhythms=story.RHYTHMS, news=story.NEWS,
+                refused_at=(subscription or {}).get("email_refused_at"))
 
 
 @router.post("/account/emails", response_class=HTMLResponse)
 async def choose_emails(request: Request, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
-    chosen = story.email_choices(request.state.email_types)
-    if chosen and not session.email:
+    """Each kind's rhythm and the department's news, saved as the person's subscription at their account's address."""
+    stored = await handlers.notifications.subscription(session.access_token, session.subject)
+    choices = story.email_choices(form, request.state.email_types, session.on_panel, stored)
+    return await _save_emails(request, session, handlers, choices, stored, "/account/emails?saved=1")
+
+
+@router.post("/account/emails/stop", response_class=HTMLResponse)
+async def stop_emails(request: Request, session: SignedIn, form: Posted, handlers: Handlers) -> Response:
+    """Every kind never. The address stays (DELETE forgets it, for leaving the department: not offered here)."""
+    stored = await handlers.notifications.subscription(session.access_token, session.subject)
+    return await _save_emails(request, session, handlers, story.no_emails(stored), stored,
+                              "/account/emails?stopped=1")
+
+
+async def _save_emails(request: Request, session: Session, handlers: PortalHandlers, choices: story.EmailChoices,
+                       stored: dict[str, Any] | None, done: str) -> Response:
+    if not session.email:
         return page(request, "problem.html", 400, title="We do not know your email address",
                     message="Your work account has no email address, so we cannot send you emails.")
-    if chosen:
-        await handlers.notifications.subscribe(session.access_token, session.subject, {
-            "email": session.email, "display_name": (session.display_name or "")[:100] or None, "event_types": chosen})
-    else:
-        await handlers.notifications.unsubscribe(session.access_token, session.subject)
-    return RedirectResponse("/account/emails?saved=1", 303)
+    if not choices.errors:
+        body = choices.body(session.email, story.email_name(session.display_name), session.on_panel)
+        try:
+            await handlers.notifications.subscribe(session.access_token, session.subject, body)
+            return RedirectResponse(done, 303)
+        except ApiRefused as refused:
+            if refused.status != 422:
+                raise
+            refused_into(choices, refused.body.get("detail"), "address", story.email_field,
+                         {kind: legend for kind, legend, _ in story.EMAIL_KINDS} | {"event_types": "Which news"})
+            if not choices.errors:
+                choices.errors["address"] = f"This could not be saved: {refused.body.get('error') or 'try again'}"
+    return _emails_page(request, session, choices, stored, 400 if choices.errors else 200)
+
+
+async def record_address(handlers: PortalHandlers, cookie: str) -> None:
+    """At sign-in: a person with an email address and no subscription yet gets one with the notifications
+    service's defaults, so they hear about their own ideas without visiting the emails page; one that exists is
+    left as the person set it (If-None-Match: *). The notifications API failing never stops a sign-in."""
+    session = await handlers.session(cookie)
+    if session is None or not session.signed_in or not session.email:
+        return
+    try:
+        await handlers.notifications.record_address(
+            session.access_token, session.subject,
+            story.first_subscription(session.email, story.email_name(session.display_name), session.on_panel))
+    except (ApiRefused, ApiUnavailable) as failure:
+        log.warning("portal.address_not_recorded", error=str(failure)[:200])
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

@@ -202,8 +202,23 @@ def conversation_form(posted: dict[str, str], today: date) -> ConversationForm:
     return form
 
 
-# The emails a person can choose, in the notifications service's event types.
-EMAILS = (
+# -- The emails page: what a person hears about and how often, in the notifications service's words --------------
+
+# The kinds of email (the notifications service's kinds), each a group of radios: (kind, legend, hint).
+EMAIL_KINDS = (
+    ("my_ideas", "Your ideas", "Ideas you raised, and experiments you work on"),
+    ("endorsed", "Ideas you endorsed", "What happens to ideas you support"),
+    ("review_queue", "Your review queue", "New ideas waiting for reviewers, and ideas you reviewed"),
+    ("department", "News from your department", "What happens across the department: choose which news below"),
+)
+PANEL_KINDS = ("review_queue",)  # shown to reviewers and admins only
+RHYTHMS = (("immediately", "Immediately"), ("daily", "Daily digest"), ("weekly", "Weekly digest"), ("never", "Never"))
+# A copy of the notifications service's DEFAULT_PREFERENCES (services/notifications/domain.py), not an import:
+# the portal uses only the services' public APIs. They are what a person without a subscription is shown.
+DEFAULT_PREFERENCES = {"my_ideas": "immediately", "endorsed": "weekly", "review_queue": "weekly", "department": "weekly"}
+
+# The department's news a person can choose ("Which news"), in the notifications service's event types.
+NEWS = (
     ("idea.submitted.v1", "An idea is raised in the department"),
     ("idea.endorsed.v1", "An idea is endorsed"),
     ("idea.shortlisted.v1", "An idea is shortlisted"),
@@ -212,13 +227,93 @@ EMAILS = (
     ("outcome.recorded.v1", "An experiment's outcome is recorded"),
     ("outcome.adopted.v1", "Another team adopts an outcome"),
 )
+# Likewise a copy of the news the notifications service gives a subscription that names none.
+DEFAULT_NEWS = ("idea.submitted.v1", "idea.backed.v1", "outcome.recorded.v1", "outcome.adopted.v1")
 PREFIX = "uk.gov.innovation."
 
 
-def chosen_emails(subscription: dict[str, Any] | None) -> set[str]:
-    return {t.removeprefix(PREFIX) for t in (subscription or {}).get("event_types", [])}
+@dataclass
+class EmailChoices:
+    """The emails page's answers: each kind's rhythm, the news chosen (short event types), what is wrong."""
+
+    preferences: dict[str, str]
+    news: list[str]
+    errors: dict[str, str] = field(default_factory=dict)
+    others: list[str] = field(default_factory=list)  # news chosen elsewhere (the API) that this page does not offer
+
+    def body(self, email: str, display_name: str | None, reviewer: bool) -> dict[str, Any]:
+        """`PUT /v1/subscriptions/{subject}`'s body (news this page does not offer are kept as they were)."""
+        return {"email": email, "display_name": display_name, "preferences": dict(self.preferences),
+                "event_types": [*self.news, *self.others], "reviewer": reviewer}
 
 
-def email_choices(posted: list[str]) -> list[str]:
-    known = {name for name, _ in EMAILS}
-    return [name for name, _ in EMAILS if name in set(posted) & known]
+def email_kinds(on_panel: bool) -> tuple[tuple[str, str, str], ...]:
+    """The kinds a person is asked about: the review queue only for reviewers and admins."""
+    return tuple(kind for kind in EMAIL_KINDS if on_panel or kind[0] not in PANEL_KINDS)
+
+
+def chosen_emails(subscription: dict[str, Any] | None) -> EmailChoices:
+    """What the page shows checked: the subscription's choices, a kind it does not name (or names with a rhythm
+    this page does not know) at its default; without a subscription, the defaults."""
+    stored = (subscription or {}).get("preferences") or {}
+    rhythms = {value for value, _ in RHYTHMS}
+    preferences = {kind: stored[kind] if stored.get(kind) in rhythms else DEFAULT_PREFERENCES[kind]
+                   for kind, _, _ in EMAIL_KINDS}
+    news = {t.removeprefix(PREFIX) for t in subscription.get("event_types") or []} if subscription \
+        else set(DEFAULT_NEWS)
+    known = {value for value, _ in NEWS}
+    return EmailChoices(preferences, [value for value, _ in NEWS if value in news],
+                        others=sorted(PREFIX + t for t in news - known))
+
+
+def email_choices(posted: dict[str, str], news: list[str], on_panel: bool,
+                  stored: dict[str, Any] | None) -> EmailChoices:
+    """The posted form: a rhythm for each kind shown, the news checked. A kind not shown keeps its stored rhythm
+    (or its default). A value that is not one of the page's (a tampered form) is an error, not dropped."""
+    kept = chosen_emails(stored)
+    rhythms = {value for value, _ in RHYTHMS}
+    preferences, errors = dict(kept.preferences), {}
+    for kind, legend, _ in email_kinds(on_panel):
+        value = posted.get(kind, "")
+        if value not in rhythms:
+            errors[kind] = f"Select how often you want emails about {legend.lower()}"
+        else:
+            preferences[kind] = value
+    known = {value for value, _ in NEWS}
+    if any(value not in known for value in news):
+        errors["event_types"] = "Select news from the list"
+    chosen = [value for value, _ in NEWS if value in set(news)]
+    if not (chosen or kept.others) and "department" not in errors and preferences["department"] != "never":
+        errors.setdefault("event_types", "Select the news you want, or choose Never for news from your department")
+    return EmailChoices(preferences, chosen, errors, kept.others)
+
+
+def no_emails(stored: dict[str, Any] | None) -> EmailChoices:
+    """"Stop all emails": every kind never; the news chosen are kept for when the person comes back."""
+    kept = chosen_emails(stored)
+    return EmailChoices({kind: "never" for kind, _, _ in EMAIL_KINDS}, kept.news, others=kept.others)
+
+
+# The notifications API's rule for a name in a To: header (services/notifications/domain.py display_name), copied.
+EMAIL_NAME = re.compile(r"^[^\W_](?:[\w .,'’()-]{0,98}[\w.)])?$")
+
+
+def email_name(display_name: str | None) -> str | None:
+    """The name emails greet the person by: their account's, where it is a plain name the notifications service
+    accepts (letters, digits, spaces and . , ' ( ) -); otherwise none, rather than a refusal of their address."""
+    name = (display_name or "").strip()
+    return name if EMAIL_NAME.fullmatch(name) and "@" not in name else None
+
+
+def first_subscription(email: str, display_name: str | None, reviewer: bool) -> dict[str, Any]:
+    """The subscription recorded at a person's first sign-in: their address, and the service's own defaults (the
+    body names no preferences and no news, so the notifications service's defaults apply, not a copy of them)."""
+    return {"email": email, "display_name": display_name, "reviewer": reviewer}
+
+
+def email_field(api_field: str) -> str | None:
+    """The emails page's field for a field the notifications API names in a 422 (None: the page as a whole)."""
+    head, _, rest = api_field.partition(".")
+    if head == "preferences" and rest.split(".")[0] in DEFAULT_PREFERENCES:
+        return rest.split(".")[0]
+    return "event_types" if head == "event_types" else None

@@ -1,6 +1,6 @@
 """Raising an idea with "has this been tried?" (similar ideas and recorded outcomes from central reporting, each
-linking to what was learnt), the outcomes library, recording a team conversation and raising ideas linked to it, and choosing one's emails (the person's
-subscription in the notifications service, at their token's email address)."""
+linking to what was learnt), the outcomes library, recording a team conversation and raising ideas linked to it. Choosing one's emails:
+test_email_preferences.py."""
 
 import json
 import re
@@ -16,7 +16,6 @@ from shared.events.topics import topic_name
 from tests.integration.portal.conftest import browser, csrf_of, idea_form, sign_in, start_portal, unique_title
 from tests.integration.portal.test_find_and_follow import Api
 from tests.support.kafka import create_topics, publish, read_to_end
-from tests.support.keycloak import jwt_part
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -157,35 +156,3 @@ async def test_a_team_conversation_is_recorded_and_the_ideas_raised_from_it_are_
     data = await eventually(conversation_event, what="conversation.recorded on the ideas topic")
     assert data["conversation_id"] == conversation_id and data["team"] == team
     assert data["participants"] == 14 and data["ideas_raised"] == 2 and data["held_on"] == "2026-02-03"
-
-
-async def test_a_person_chooses_their_emails_in_the_notifications_service_at_their_accounts_address(
-        tmp_path, kafka_bootstrap, new_database, department, realm, keycloak):
-    async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
-                                     services=("notifications",)):
-        token = await keycloak.token(department, "contributor")
-        claims = jwt_part(token)
-        notifications = portal.others["notifications"].url
-
-        async def subscription() -> httpx.Response:
-            async with httpx.AsyncClient(base_url=notifications) as api:
-                return await api.get(f"/v1/subscriptions/{claims['sub']}", headers={"Authorization": f"Bearer {token}"})
-
-        async with browser() as client:
-            await sign_in(client, portal)
-            page = await client.get(f"{portal.url}/account/emails")
-            assert page.status_code == 200 and " checked" not in page.text and claims["email"] in page.text
-            assert (await client.post(f"{portal.url}/account/emails",
-                                      data={"event_types": "idea.backed.v1"})).status_code == 403
-            saved = await client.post(f"{portal.url}/account/emails", data={
-                "csrf_token": csrf_of(page), "event_types": ["idea.backed.v1", "outcome.adopted.v1", "made.up.v1"]})
-            assert saved.status_code == 200 and "Your email choices have been saved" in saved.text
-            assert saved.text.count(" checked") == 2
-
-            stored = (await subscription()).json()
-            assert stored["email"] == claims["email"]
-            assert stored["event_types"] == ["uk.gov.innovation.idea.backed.v1", "uk.gov.innovation.outcome.adopted.v1"]
-
-            none = await client.post(f"{portal.url}/account/emails", data={"csrf_token": csrf_of(saved)})
-            assert none.status_code == 200 and " checked" not in none.text
-        assert (await subscription()).status_code == 404

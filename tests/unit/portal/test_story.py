@@ -1,5 +1,5 @@
 """The pure parts of the portal's pages: "updated since your last visit", the search filters, an idea's
-timeline, the team-conversation form and the email choices."""
+timeline and the team-conversation form (the email choices: test_emails.py)."""
 
 from datetime import date, datetime, timezone
 
@@ -70,13 +70,6 @@ def test_the_conversation_form_needs_a_team_a_real_past_date_and_whole_numbers()
                                       "participants": "501"}, today)
     assert future.errors["held_on"].endswith("today or in the past")
     assert future.errors["participants"] == "Enter how many people took part as a whole number from 1 to 500"
-
-
-def test_only_known_emails_can_be_chosen_and_a_subscription_shows_as_short_types():
-    assert story.email_choices(["idea.backed.v1", "idea.submitted.v1", "made.up.v1"]) == \
-        ["idea.submitted.v1", "idea.backed.v1"]
-    assert story.chosen_emails({"event_types": ["uk.gov.innovation.idea.backed.v1"]}) == {"idea.backed.v1"}
-    assert story.chosen_emails(None) == set()
 
 
 def test_the_library_keeps_valid_filters_and_names_each_wrong_one():
