@@ -1,8 +1,10 @@
 """Settings of the notifications service."""
 
+import re
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from services.notifications.addresses import Network, networks
 from shared.settings import DepartmentSettings, database_url_field
@@ -72,6 +74,32 @@ class NotificationsSettings(DepartmentSettings):
     def _networks(cls, value: str) -> str:
         networks(value)  # a typo is an error at start-up, not a silently empty allow-list
         return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?", value):
+            raise ValueError("a local time as HH:MM or HH:MM:SS, e.g. 08:00")
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone such as Europe/London") from None
+        return value
+
+    @model_validator(mode="after")
+    def _notify(self) -> "NotificationsSettings":
+        if self.email_channel == "notify":
+            from services.notifications.notify import templates  # notify.py reads these settings itself
+
+            if self.notify_api_key is None:
+                raise ValueError("NOTIFICATIONS_NOTIFY_API_KEY is required when NOTIFICATIONS_EMAIL_CHANNEL=notify")
+            templates(self.notify_templates)  # a typo is an error at start-up, not at the first email
+        return self
 
     @property
     def allowed_networks(self) -> tuple[Network, ...]:

@@ -13,14 +13,14 @@ from typing import Any
 
 import asyncpg
 
-from services.notifications import egress, repository
+from services.notifications import domain, egress, repository
 from services.notifications.addresses import Network
 from services.notifications.domain import Subscription, Webhook, adoption_of_ours, event_types
 from services.notifications.repository import DeliveryFilter
-from shared.events import Event, encode_structured
+from shared.events import Event, ExperimentPlanned, OutcomeAdopted, OutcomeRecorded, encode_structured
 from shared.events.pseudonym import pseudonymise
 from shared.logging import get_logger
-from shared.refusals import Forbidden, NotFound
+from shared.refusals import Conflict, Forbidden, NotFound
 
 REGISTRATION_RESOLVE_SECONDS = 5.0  # a name not resolved by then is accepted: each delivery vets it again
 log = get_logger(__name__)
@@ -34,6 +34,13 @@ class UnknownSubscription(NotFound):
 class UnknownWebhook(NotFound):
     def __init__(self) -> None:
         super().__init__("webhook not found", field="webhook_id", rule="a webhook of this department")
+
+
+class SubscriptionExists(Conflict):
+    """A create-only PUT (If-None-Match: *) of a person who has a subscription: the HTTP layer answers 412."""
+
+    def __init__(self) -> None:
+        super().__init__("subscription exists", field="If-None-Match", rule="no subscription of this person yet")
 
 
 class OthersSubscription(Forbidden):
@@ -64,9 +71,39 @@ class Notifications:
             await self._deliver(conn, event)
 
     async def _deliver(self, conn: asyncpg.Connection, event: Event[Any]) -> None:
-        added = await repository.add_deliveries(conn, event.id, event.type, encode_structured(event).value)
+        """Learns who is involved in what, then tells each person who hears of `event` once: by
+        email now, or in their next digest, as they chose; and every webhook that wants it."""
+        ours = event.department == self.department
+        learned = domain.learn(event) if ours else domain.Learned()
+        idea_id = await self._idea_of(conn, event)
+        await repository.remember(conn, learned, idea_id)
+        heard = domain.audience(
+            event,
+            involved=await repository.involved(conn, idea_id) if idea_id and event.type in domain.INVOLVING else (),
+            reviewers=await repository.reviewers(conn) if ours and event.type == domain.NEW_IDEA else (),
+            news_readers=await repository.news_readers(conn, event.type))
+        now, later = domain.rhythms(heard, await repository.choices_of(conn, list(heard)))
+        added = await repository.add_notifications(conn, event.id, event.type, encode_structured(event).value,
+                                                   now, later)
         if added:
-            log.info("deliveries added", count=added)
+            log.info("notifications added", count=added, emails=len(now), for_digests=len(later))
+
+    async def _idea_of(self, conn: asyncpg.Connection, event: Event[Any]) -> uuid.UUID | None:
+        """The department's idea an event is about, when it is about one."""
+        data = event.data
+        match data:
+            case OutcomeAdopted():
+                if data.origin_department != self.department:
+                    return None
+                outcome = await repository.outcome_of_ours(conn, data.origin_outcome_id)
+                return outcome["idea_id"] if outcome else None
+            case ExperimentPlanned() | OutcomeRecorded():
+                return data.idea_id
+        if hasattr(data, "idea_id"):
+            return data.idea_id
+        if hasattr(data, "experiment_id"):
+            return await repository.idea_of_experiment(conn, data.experiment_id)
+        return None
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -74,12 +111,44 @@ class Notifications:
         """The pseudonym of a person named in a path (the acting person's comes from shared.auth)."""
         return pseudonymise(self.pseudonym_secret, person_ref)
 
-    async def subscribe(self, person: str, subscription: Subscription) -> tuple[asyncpg.Record, bool]:
-        """Creates or replaces `person`'s subscription; True when it was created."""
-        async with self.pool.acquire() as conn:
-            return await repository.put_subscription(conn, person, subscription)
+    async def subscribe(self, person: str, subscription: Subscription, *, create_only: bool = False) -> tuple[dict, bool]:
+        """Creates or replaces `person`'s subscription; True when it was created. With
+        `create_only`, a person who has one already gets SubscriptionExists. Pending emails of
+        the kinds now set to never end `failed`: the person asked for no more of them."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row, created = await repository.put_subscription(conn, person, subscription, create_only=create_only)
+            if row is None:
+                raise SubscriptionExists()
+            await self._stop_pending(conn, person, row["preferences"])
+        return row, created
 
-    async def subscription(self, person: str) -> asyncpg.Record:
+    async def _stop_pending(self, conn: asyncpg.Connection, person: str, chosen: dict[str, str]) -> None:
+        stopped = [k for k, r in domain.preferences(chosen).items() if r == "never"]
+        if stopped:
+            await repository.end_pending(conn, "unsubscribed before delivery", person=person, kinds=stopped)
+
+    async def unsubscribe_link(self, token: str, *, confirm: bool) -> tuple[domain.Scope, bool] | None:
+        """Follows an unsubscribe link: (what it stops, whether it was stopped already), or None for
+        a token this department did not sign or whose subscription is gone. Only `confirm` changes
+        anything (a GET that a mail scanner makes must not)."""
+        read = domain.read_unsubscribe_token(self.pseudonym_secret, token)
+        if read is None:
+            return None
+        key, scope = read
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await repository.subscription_by_key(conn, key)
+            if row is None:
+                return None
+            before = domain.preferences(row["preferences"])
+            after = domain.unsubscribed(row["preferences"], scope)
+            already = after == before
+            if confirm and not already:
+                await repository.set_preferences(conn, row["person"], after)
+                await self._stop_pending(conn, row["person"], after)
+                log.info("unsubscribed by link", scope=scope)
+        return scope, already
+
+    async def subscription(self, person: str) -> dict:
         async with self.pool.acquire() as conn:
             row = await repository.get_subscription(conn, person)
         if row is None:

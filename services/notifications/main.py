@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from services.notifications import consumers
 from services.notifications.config import NotificationsSettings
 from services.notifications.handlers import Notifications
-from services.notifications.http import router
+from services.notifications.http import pages, router
+from services.notifications.digests import make_digests
 from services.notifications.worker import deliver
 from shared.runtime import Runtime, ServiceSpec, create_app, serve
 
@@ -23,11 +24,11 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
         name="notifications",
         title="Innovation network: notifications",
         migrations=Path(__file__).parent / "migrations",
-        routers=(router,),
+        routers=(router, pages),
         relay=False,  # publishes nothing
         handlers=handlers,
         consumers=consumers.declare,
-        background=(deliver,),
+        background=(deliver, make_digests),
         max_body_bytes=16 * 1024,
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
     )

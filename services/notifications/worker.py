@@ -29,15 +29,10 @@ from services.notifications import addresses, egress, repository
 from services.notifications.addresses import IPAddress
 from services.notifications.config import NotificationsSettings
 from services.notifications.failures import RecipientGone, Refused, SendFailed
-from services.notifications.domain import (
-    DELIVERY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    RetryBudget,
-    compose_email,
-    signature,
-)
-from shared.events import decode
+from services.notifications.compose import Writer
+from services.notifications.domain import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, RetryBudget, signature
+from services.notifications.messages import Outgoing
+from services.notifications.notify import NotifySender
 from shared.events.binding import STRUCTURED_JSON
 from shared.logging import get_logger
 from shared.runtime import Runtime
@@ -49,28 +44,29 @@ ATTEMPTS = Counter("notifications_delivery_attempts_total", "Delivery attempts b
 WAKE_CHANNEL = "notifications_deliveries"
 
 
-class EmailSender:
+class SmtpSender:
+    """Emails by SMTP: a plain-text and an HTML part, and RFC 8058 one-click unsubscribe headers
+    (List-Unsubscribe, List-Unsubscribe-Post; the relay's DKIM signature should cover them)."""
+
     def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
 
-    def message(self, row: asyncpg.Record) -> EmailMessage:
-        event = decode(bytes(row["payload"]), [("content-type", STRUCTURED_JSON.encode())])
-        subject, text = compose_email(event, self._settings.department)
+    def message(self, outgoing: Outgoing) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._settings.smtp_sender
-        message["To"] = Address(display_name=row["display_name"] or "", addr_spec=row["email"])
-        message["Subject"] = subject
-        message["Message-ID"] = f"<{row['delivery_id']}@notifications.{self._settings.department}>"
-        message["X-Innovation-Event-Id"] = str(row["event_id"])
-        message["X-Innovation-Event-Type"] = row["event_type"]
-        message.set_content(text)
+        message["To"] = Address(display_name=outgoing.display_name or "", addr_spec=outgoing.to)
+        message["Subject"] = outgoing.email.subject
+        message["Message-ID"] = f"<{outgoing.delivery_id}@notifications.{self._settings.department}>"
+        message["List-Unsubscribe"] = f"<{outgoing.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        for name, value in outgoing.headers.items():
+            message[name] = value
+        message.set_content(outgoing.email.text)
+        message.add_alternative(outgoing.email.html, subtype="html")
         return message
 
-    async def send(self, row: asyncpg.Record) -> None:
-        if row["email"] is None:
-            raise RecipientGone("the subscription no longer exists")
-        message = self.message(row)
-        await asyncio.to_thread(self._send, message)
+    async def send(self, outgoing: Outgoing, attempts: int) -> None:
+        await asyncio.to_thread(self._send, self.message(outgoing))
 
     def _send(self, message: EmailMessage) -> None:
         s = self._settings
@@ -206,7 +202,9 @@ class DeliveryWorker:
         self._pool, self._settings = pool, settings
         self._budget = RetryBudget(settings.max_attempts, settings.retry_first_delay_seconds,
                                    settings.retry_max_delay_seconds)
-        self._senders = {"email": EmailSender(settings), "webhook": WebhookSender(settings)}
+        self._writer = Writer(settings)
+        self._email: SmtpSender | NotifySender = NotifySender(settings) if settings.email_channel == "notify" else SmtpSender(settings)
+        self._webhooks = WebhookSender(settings)
         # Longer than an attempt may take (its deadline), so no other replica takes a row over
         # while this one still sends it.
         self._lease = 2 * settings.send_timeout_seconds + 5
@@ -233,7 +231,7 @@ class DeliveryWorker:
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-            await self._senders["webhook"].close()
+            await self._webhooks.close()
             if listener is not None and not listener.is_closed():
                 await listener.close()
 
@@ -263,8 +261,14 @@ class DeliveryWorker:
 
     async def _attempt(self, row: asyncpg.Record) -> None:
         channel, attempts = row["channel"], row["attempts"]
+        provider_id = None
         try:
-            await self._senders[channel].send(row)
+            if channel == "webhook":
+                await self._webhooks.send(row)
+            else:
+                async with self._pool.acquire() as conn:
+                    outgoing = await self._writer.outgoing(conn, row)
+                provider_id = await self._email.send(outgoing, attempts)
         except Exception as error:
             retry_in = None if isinstance(error, FINAL) else self._budget.after_failure(attempts)
             reason, detail = describe(error)
@@ -276,9 +280,13 @@ class DeliveryWorker:
                         attempts=attempts, reason=reason, error=detail, retry_in=retry_in)
             return
         async with self._pool.acquire() as conn:
-            await repository.mark_delivered(conn, row["delivery_id"], attempts)
-        ATTEMPTS.labels(channel, "delivered").inc()
-        log.info("delivered", delivery_id=str(row["delivery_id"]), channel=channel, attempts=attempts)
+            if provider_id is None:
+                await repository.mark_delivered(conn, row["delivery_id"], attempts)
+            else:  # GOV.UK Notify has it; its callback says whether it was delivered
+                await repository.mark_sent(conn, row["delivery_id"], attempts, provider_id)
+        result = "delivered" if provider_id is None else "sent"
+        ATTEMPTS.labels(channel, result).inc()
+        log.info(result, delivery_id=str(row["delivery_id"]), channel=channel, attempts=attempts)
 
     async def _until_next_due(self) -> float:
         """Seconds until a delivery this worker could start is due (capped by the poll interval)."""

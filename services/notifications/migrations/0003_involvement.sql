@@ -72,7 +72,7 @@ CREATE INDEX notices_by_digest ON notices (digest_id, seq);
 
 -- A delivery is now of one event (to a person or a webhook) or of one digest (to a person);
 -- `sent` is an email GOV.UK Notify accepted and has not yet reported on (provider_id is its id).
-ALTER TABLE deliveries ALTER COLUMN event_id DROP NOT NULL;
+ALTER TABLE deliveries ALTER COLUMN event_id DROP NOT NULL, ALTER COLUMN event_type DROP NOT NULL;
 ALTER TABLE deliveries
     ADD COLUMN kind        text CHECK (kind IN ('my_ideas', 'endorsed', 'review_queue', 'department')),
     ADD COLUMN digest_id   uuid UNIQUE REFERENCES digests,

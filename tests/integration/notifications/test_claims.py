@@ -23,7 +23,8 @@ async def _seed(conn: asyncpg.Connection, hooks: int, events: int, emails: bool 
         await conn.execute("""INSERT INTO subscriptions (person, email, event_types)
                               VALUES ('p_0123456789abcdef', 'a@dept.example.org', '{uk.gov.innovation.idea.submitted.v1}')""")
     for _ in range(events):
-        await repository.add_deliveries(conn, uuid.uuid4(), "uk.gov.innovation.idea.submitted.v1", b"{}")
+        await repository.add_notifications(conn, uuid.uuid4(), "uk.gov.innovation.idea.submitted.v1", b"{}",
+                                           [("p_0123456789abcdef", "department")] if emails else [], [])
     return webhooks
 
 

@@ -56,9 +56,11 @@ async def test_an_event_becomes_an_email_and_a_signed_webhook_post_once_even_whe
         (message,) = mailbox.messages
         assert mailbox.envelopes[0].rcpt_tos == ["alice@dept.example.org"]  # no Bcc smuggled in by the title
         assert message["To"] == "Alice O'Neil <alice@dept.example.org>"
-        assert message["Subject"].startswith(f"[{department}] Idea submitted: Fewer <script>")
+        assert message["Subject"].startswith("A new idea was raised: “Fewer <script>")
         assert "\n" not in message["Subject"] and message["X-Innovation-Event-Id"] == str(event.id)
-        assert "Merge them." in message.get_content()
+        text = message.get_body(("plain",)).get_content()
+        assert "Too many forms." in text and f"/ideas/{idea}" in text
+        assert "<script>" not in message.get_body(("html",)).get_content()
 
         (post,) = receiver.requests
         assert post.method == "POST" and post.headers["content-type"].startswith("application/cloudevents+json")

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from hypothesis import given, strategies as st
 
-from services.notifications import domain
+from services.notifications import domain, messages
 from shared.refusals import Invalid
 from shared.events import OutcomeAdopted, new_event
 from tests.support.events import person, submitted
@@ -94,10 +94,11 @@ def test_only_other_departments_adoptions_of_our_outcomes_are_ours():
     assert not domain.adoption_of_ours(submitted("hmrc"), "dwp")
 
 
-@given(st.text(max_size=300))
-def test_an_email_subject_is_one_line_whatever_the_title(title):
+@given(st.text(max_size=300), st.sampled_from(domain.KINDS))
+def test_an_email_subject_is_one_line_whatever_the_title(title, kind):
     event = submitted("dwp", title=("x" * 3 + title)[:200])
-    subject, body = domain.compose_email(event, "dwp")
-    assert subject.startswith("[dwp] Idea submitted")
-    assert not any(c in subject for c in "\r\n\x00") and len(subject) <= 200
-    assert str(event.id) in body
+    department = messages.Department("dwp", "Department for Work and Pensions", "https://portal.example")
+    notice = messages.notice(event, kind, messages.About(idea_id=event.data.idea_id, idea_title=event.data.title), department)
+    email = messages.single_email(notice, kind, department, "https://n.example/unsubscribe/t", "https://portal.example/account/emails")
+    assert not any(c in email.subject for c in "\r\n\x00") and 0 < len(email.subject) <= 200
+    assert f"https://portal.example/" in email.text
