@@ -586,14 +586,14 @@ def digest_email(notices: Sequence[tuple[Kind, Notice]], rhythm: str, period_end
         stop = (_STOP[kind], stop_url) if stop_url else (f"{_CHANGE} or stop them", preferences_url)
         text.append(f"{heading}\n{'=' * len(heading)}")
         body.append(f'<h2 style="{_H2}">{_e(heading)}</h2>')
-        body.append('<ul style="margin:0 0 15px 0;padding:0 0 0 20px;">')
+        body.append(f'<ul style="margin:0 0 15px 0;padding:0 0 0 20px;{_FONT}font-size:19px;line-height:1.32;">')
         for item in items:
             headline = one_line(item.headline, 150)
             first = one_line(item.paragraphs[0], DIGEST_PARAGRAPH) if item.paragraphs else ""
             text.append("\n".join(x for x in (_wrap(headline, "  ", first="* "),
                                                _wrap(first, "  ") if first else "",
                                                _wrap(f"{item.link_text}: {item.link}", "  ")) if x))
-            body.append(f'<li style="{_P}">{_a(item.link, headline, _A + "font-weight:700;")}'
+            body.append(f'<li style="margin:0 0 15px 0;">{_a(item.link, headline, "color:#1d70b8;font-weight:700;")}'
                         + (f"<br>{_e(first)}" if first else "") + "</li>")
         body.append("</ul>")
         text.append(_wrap(f"{stop[0]}: {stop[1]}"))
