@@ -71,6 +71,8 @@ _NAMES: dict[tuple[str, ...], str] = {
 }
 
 DEPARTMENT_NAMES: dict[str, str] = {code: name for codes, name in _NAMES.items() for code in codes}
+# Names said without "the": "adopted by HM Treasury", "by Ofsted", but "by the Home Office".
+_NO_ARTICLE = ("HM ", "The ", "Ofsted", "Ofgem", "Ofwat", "Ofqual", "Companies House", "UK Export Finance")
 
 
 def department_name(code: str) -> str:
@@ -78,3 +80,11 @@ def department_name(code: str) -> str:
     with hyphens as spaces ('nhs-digital' -> 'NHS DIGITAL'), which reads as an acronym would."""
     key = code.strip().lower()
     return DEPARTMENT_NAMES.get(key) or key.replace("-", " ").replace("_", " ").upper()
+
+
+def department_in_a_sentence(code: str) -> str:
+    """The department's name as a sentence says it: 'the Department for Education', 'the Home Office',
+    but 'HM Revenue and Customs', 'Ofsted', and an unknown code's capitals ('NHSE') as they are."""
+    name = department_name(code)
+    known = code.strip().lower() in DEPARTMENT_NAMES
+    return name if not known or name.startswith(_NO_ARTICLE) else f"the {name}"

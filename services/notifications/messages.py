@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.notifications.domain import KINDS, Kind, one_line
-from shared.departments import department_name
+from shared.departments import department_in_a_sentence, department_name
 from shared.events import (
     ConversationRecorded,
     Event,
@@ -119,6 +119,10 @@ def people_text(value: str) -> str:
 
 def _short(value: str, limit: int) -> str:
     return one_line(people_text(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _quoted(title: str, limit: int = HEADLINE_TITLE) -> str:
@@ -278,19 +282,16 @@ def _submitted(r: _Reading) -> Notice:
     team = people_text(d.team or "")
     about = [f"The team behind it: {team}." if team else None,
              f"The problem it solves: {_cut(people_text(d.problem), 600)}"]
+    title = f": {_quoted(r.title)}" if r.title else ""
     if r.kind == "review_queue":
-        return r.notice(f"A new idea is waiting for review: {_quoted(d.title)}",
+        return r.notice(f"A new idea is waiting for review{title}",
                         ["It has been raised in the department and is waiting for reviewers to score it.", *about],
                         (r.url("review", "ideas", d.idea_id), "Review the idea"))
     if r.kind == "department":
-        return r.notice(f"A new idea was raised: {_quoted(d.title)}", about, r.idea_page(d.idea_id))
+        return r.notice(f"A new idea was raised{title}", about, r.idea_page(d.idea_id))
     return r.notice(f"{r.idea().subject} has been submitted",
                     ["Reviewers in the department will score it and the panel will decide on it.", *about],
                     r.idea_page(d.idea_id))
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _endorsed(r: _Reading) -> Notice:
@@ -342,9 +343,9 @@ def _merged(r: _Reading) -> Notice:
     elif ours:
         into = "another idea in the department"
     else:
-        into = f"an idea of {department_name(d.into_department)}"
+        into = f"an idea of {department_in_a_sentence(d.into_department)}"
     idea = r.idea(50)
-    where = "" if ours else f" in {department_name(d.into_department)}"
+    where = "" if ours else f" in {department_in_a_sentence(d.into_department)}"
     page = (r.url("ideas", d.into_idea_id), "See the idea it was merged into") if ours else r.idea_page(d.idea_id)
     return r.notice(f"{idea.subject} {r.did('has been merged', 'was merged')} into {into}",
                     [f"It carries on as part of that idea{where}, rather than on its own."], page)
@@ -366,7 +367,8 @@ def _planned(r: _Reading) -> Notice:
     return r.notice(f"{r.experiment().subject} {r.did('has been planned', 'was planned')}",
                     [f"What it tests: {people_text(d.hypothesis)}",
                      f"It runs from {long_day(d.starts_on)} to {long_day(d.ends_on)}, with a squad of "
-                     f"{d.squad_size}, {money(d.budget_gbp)} and {_plural(d.staff_days, 'staff day')}.",
+                     f"{d.squad_size}, {money(d.budget_gbp) if d.budget_gbp else 'no budget'} and "
+                     f"{_plural(d.staff_days, 'staff day')}.",
                      f"It measures {people_text(m.name)} ({people_text(m.unit)}): from {number(m.baseline)} to "
                      f"{number(m.target)}, where {better} is better."],
                     r.experiment_page())
@@ -427,17 +429,17 @@ def _adopted(r: _Reading) -> Notice:
     d: OutcomeAdopted = r.data
     page = (r.url("outcomes", d.origin_department, d.origin_outcome_id), "See the outcome")
     if d.adopting_department == r.department.code:
-        return r.notice(f"The department adopted an outcome of {department_name(d.origin_department)}",
+        return r.notice(f"The department adopted an outcome of {department_in_a_sentence(d.origin_department)}",
                         ["A team here is adopting what another department learned from an experiment.",
                          _noted("The note with the adoption", d.note)], page)
-    adopter = department_name(d.adopting_department)
+    adopter = department_in_a_sentence(d.adopting_department)
     if r.title is None and not r.personal:
         outcome = _Phrase("one of the department's outcomes")
     else:
         idea = r.idea()
         outcome = _Phrase(f"the outcome of {idea.words}", idea.aside)
     return r.notice(f"{outcome.subject} {r.did('has been adopted', 'was adopted')} by {adopter}",
-                    [f"{adopter} is adopting what was learned.", _noted("Their note", d.note)], page)
+                    [f"{_capital(adopter)} is adopting what was learned.", _noted("Their note", d.note)], page)
 
 
 _WORDS: dict[type, Callable[[_Reading], Notice]] = {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.departments import DEPARTMENT_NAMES, department_name
+from shared.departments import DEPARTMENT_NAMES, department_in_a_sentence, department_name
 from shared.events.topics import DEPARTMENT_RE
 
 
@@ -45,3 +45,12 @@ def test_an_unknown_code_reads_as_an_acronym_in_capitals(code, shown):
 def test_every_known_code_is_a_valid_department_code_and_every_name_is_tidy():
     assert all(DEPARTMENT_RE.fullmatch(code) for code in DEPARTMENT_NAMES)
     assert all(name and name == name.strip() and "  " not in name for name in DEPARTMENT_NAMES.values())
+
+
+@pytest.mark.parametrize(("code", "said"), [
+    ("dfe", "the Department for Education"), ("ho", "the Home Office"), ("co", "the Cabinet Office"),
+    ("hmrc", "HM Revenue and Customs"), ("hmt", "HM Treasury"), ("ofsted", "Ofsted"),
+    ("tna", "The National Archives"), ("nhse", "NHSE"),
+])
+def test_a_department_in_a_sentence_takes_the_article_its_name_takes(code, said):
+    assert department_in_a_sentence(code) == said

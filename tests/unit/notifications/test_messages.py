@@ -152,6 +152,10 @@ def test_a_merge_into_another_departments_idea_names_the_department_and_links_to
     n = notice(_event(data), "my_ideas", About(idea_title=TITLE), DWP)
     assert n.headline == f"Your idea “{TITLE}” has been merged into an idea of HM Revenue and Customs"
     assert n.link == f"{PORTAL}/ideas/{IDEA}"
+    home = IdeaMerged(idea_id=IDEA, into_department="ho", into_idea_id=uuid.uuid4(), by=person("panel"))
+    n = notice(_event(home), "department", About(), DWP)
+    assert n.headline == "An idea was merged into an idea of the Home Office"
+    assert n.paragraphs == ("It carries on as part of that idea in the Home Office, rather than on its own.",)
     unknown = IdeaMerged(idea_id=IDEA, into_department="nhs-x", into_idea_id=uuid.uuid4(), by=person("panel"))
     assert notice(_event(unknown), "department", About(), DWP).headline == "An idea was merged into an idea of NHS X"
 
@@ -183,9 +187,13 @@ def test_an_adoption_of_our_outcome_names_the_adopting_department_and_links_to_o
     assert n.headline == f"The outcome of your idea “{TITLE}” has been adopted by HM Revenue and Customs"
     assert n.link == f"{PORTAL}/outcomes/dwp/{OUTCOME}"
     assert f"Their note: {data.note}" in n.paragraphs
+    by_dfe = data.model_copy(update={"adopting_department": "dfe"})
+    n = notice(_event(by_dfe, "dfe"), "endorsed", About(), DWP)
+    assert n.headline == "The outcome of an idea you endorsed has been adopted by the Department for Education"
+    assert n.paragraphs[0] == "The Department for Education is adopting what was learned."
     ours = data.model_copy(update={"origin_department": "dfe", "adopting_department": "dwp"})
     n = notice(_event(ours, "dwp"), "department", About(), DWP)
-    assert n.headline == "The department adopted an outcome of Department for Education"
+    assert n.headline == "The department adopted an outcome of the Department for Education"
     assert n.link == f"{PORTAL}/outcomes/dfe/{OUTCOME}"
 
 
@@ -211,6 +219,10 @@ def test_a_new_idea_in_the_review_queue_and_in_the_departments_news():
     assert notice(_event(data), "review_queue", About(), DWP).headline == (
         f"A new idea is waiting for review: “{data.title}”")
     assert notice(_event(data), "department", About(), DWP).headline == f"A new idea was raised: “{data.title}”"
+    blank = data.model_copy(update={"title": "\u202e\r\n\t "})
+    assert notice(_event(blank), "review_queue", About(), DWP).headline == "A new idea is waiting for review"
+    assert notice(_event(blank), "department", About(), DWP).headline == "A new idea was raised"
+    assert notice(_event(blank), "my_ideas", About(), DWP).headline == "Your idea has been submitted"
 
 
 @pytest.mark.parametrize(("event_name", "headline", "paragraph"), [
