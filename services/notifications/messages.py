@@ -79,6 +79,9 @@ class Email:
     subject: str  # one line, no control characters
     text: str  # the plain-text part
     html: str  # the HTML part (every value escaped)
+    # The text part unwrapped, one line a paragraph: for a channel that lays text out itself (GOV.UK Notify
+    # keeps each line break, so the text part's wrapping at 72 columns would show as ragged lines on a phone).
+    flowing: str = ""
 
 
 @dataclass(frozen=True)
@@ -488,12 +491,23 @@ _H2 = f"margin:30px 0 15px 0;{_FONT}font-size:24px;line-height:1.2;font-weight:7
 _A = "color:#1d70b8;text-decoration:underline;"
 
 
-def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
-    """Paragraph text at WIDTH columns, its own line breaks kept, URLs and long words never split."""
-    return "\n".join(textwrap.fill(line, WIDTH, initial_indent=indent if first is None else first,
-                                   subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False) if line.strip() else ""
-                     for line in text.split("\n"))
+_LEAD = re.compile(r"\* | *")
+
+
+def _wrap(block: str) -> str:
+    """A block at WIDTH columns: each of its lines wrapped on its own, continuing under its text after
+    a leading indent or "* " bullet; URLs and long words never split."""
+    lines = []
+    for line in block.split("\n"):
+        lead = _LEAD.match(line).group(0)  # type: ignore[union-attr]
+        lines.append(textwrap.fill(line[len(lead):], WIDTH, initial_indent=lead, subsequent_indent=" " * len(lead),
+                                   break_long_words=False, break_on_hyphens=False) if line.strip() else "")
+    return "\n".join(lines)
+
+
+def _texts(blocks: Sequence[str]) -> tuple[str, str]:
+    """The text part (wrapped) and its flowing twin, from the same blocks."""
+    return "\n\n".join(_wrap(b) for b in blocks) + "\n", "\n\n".join(blocks) + "\n"
 
 
 def _e(value: str) -> str:
@@ -538,15 +552,8 @@ def single_email(notice: Notice, kind: Kind, department: Department, unsubscribe
     network it is, why the reader gets it, and how to change or stop it."""
     headline = one_line(notice.headline, 150)
     why = _WHY[kind].format(department.name)
-    text = "\n\n".join([
-        _wrap(headline),
-        *(_wrap(p) for p in notice.paragraphs),
-        _wrap(f"{notice.link_text}: {notice.link}"),
-        "---",
-        _wrap(why),
-        _wrap(f"{_CHANGE}: {preferences_url}"),
-        _wrap(f"{_STOP[kind]}: {unsubscribe_url}"),
-    ]) + "\n"
+    text, flowing = _texts([headline, *notice.paragraphs, f"{notice.link_text}: {notice.link}", "---", why,
+                            f"{_CHANGE}: {preferences_url}", f"{_STOP[kind]}: {unsubscribe_url}"])
     html_part = _page(headline, department, [
         f'<h1 style="{_H1}">{_e(headline)}</h1>',
         *(f'<p style="{_P}">{_multiline(p)}</p>' for p in notice.paragraphs),
@@ -556,7 +563,7 @@ def single_email(notice: Notice, kind: Kind, department: Department, unsubscribe
         f'<p style="{_SMALL}">{_a(preferences_url, _CHANGE)}</p>',
         f'<p style="{_SMALL}">{_a(unsubscribe_url, _STOP[kind])}</p>',
     ])
-    return Email(headline, text, html_part)
+    return Email(headline, text, html_part, flowing)
 
 
 def digest_email(notices: Sequence[tuple[Kind, Notice]], rhythm: str, period_end: datetime, department: Department,
@@ -579,27 +586,27 @@ def digest_email(notices: Sequence[tuple[Kind, Notice]], rhythm: str, period_end
     why = (f"You get this email because you chose a {rhythm} update of the {department.name} innovation network "
            f"for these kinds of news.")
 
-    text = [_wrap(subject), _wrap(intro)]
+    blocks = [subject, intro]
     body = [f'<h1 style="{_H1}">{_e(subject)}</h1>', f'<p style="{_P}">{_e(intro)}</p>']
     for kind in (k for k in KINDS if k in groups):
         items = groups[kind]
         heading = f"{SECTIONS[kind]} ({len(items)})"
         stop_url = unsubscribe_urls.get(kind)  # type: ignore[call-overload]
         stop = (_STOP[kind], stop_url) if stop_url else (f"{_CHANGE} or stop them", preferences_url)
-        text.append(f"{heading}\n{'=' * len(heading)}")
+        blocks.append(f"{heading}\n{'=' * len(heading)}")
         body.append(f'<h2 style="{_H2}">{_e(heading)}</h2>')
         body.append(f'<ul style="margin:0 0 15px 0;padding:0 0 0 20px;{_FONT}font-size:19px;line-height:1.32;">')
         for item in items:
             headline = one_line(item.headline, 150)
             first = one_line(item.paragraphs[0], DIGEST_PARAGRAPH) if item.paragraphs else ""
-            text.append("\n".join(x for x in (_wrap(headline, "  ", first="* "),
-                                               _wrap(first, "  ") if first else "",
-                                               _wrap(f"{item.link_text}: {item.link}", "  ")) if x))
+            blocks.append("\n".join(x for x in (f"* {headline}", f"  {first}" if first else "",
+                                                 f"  {item.link_text}: {item.link}") if x))
             body.append(f'<li style="margin:0 0 15px 0;">{_a(item.link, headline, "color:#1d70b8;font-weight:700;")}'
                         + (f"<br>{_e(first)}" if first else "") + "</li>")
         body.append("</ul>")
-        text.append(_wrap(f"{stop[0]}: {stop[1]}"))
+        blocks.append(f"{stop[0]}: {stop[1]}")
         body.append(f'<p style="{_SMALL}">{_a(stop[1], stop[0])}</p>')
-    text += ["---", _wrap(why), _wrap(f"{_CHANGE}: {preferences_url}")]
+    blocks += ["---", why, f"{_CHANGE}: {preferences_url}"]
     footer = [f'<p style="{_SMALL}">{_e(why)}</p>', f'<p style="{_SMALL}">{_a(preferences_url, _CHANGE)}</p>']
-    return Email(subject, "\n\n".join(text) + "\n", _page(subject, department, body, footer))
+    text, flowing = _texts(blocks)
+    return Email(subject, text, _page(subject, department, body, footer), flowing)

@@ -370,6 +370,8 @@ def test_a_single_email_says_what_happened_links_to_it_says_why_and_how_to_stop(
                  f"Change how often you get these emails: {PREFERENCES}",
                  f"Stop emails about your ideas: {UNSUBSCRIBE}"):
         assert said in text
+    assert " ".join(email.flowing.split()) == text  # the same words, unwrapped for Notify
+    assert f"\n{n.paragraphs[0]}\n" in email.flowing and email.flowing.startswith(email.subject + "\n\n")
     tags = _check_html(email.html)
     links = {attrs["href"]: attrs for tag, attrs in tags.seen if tag == "a"}
     assert set(links) == {f"{PORTAL}/ideas/{IDEA}", PREFERENCES, UNSUBSCRIBE}
@@ -459,6 +461,9 @@ def test_a_long_digest_holds_every_notice_exactly_once_grouped_by_kind():
         assert f'<a href="{urls[kind]}"' in email.html
     _check_html(email.html)
     assert len(email.html) < 400 * 1500  # compact: about a line or two per notice
+    assert " ".join(email.flowing.split()) == flat_text
+    assert all(len(line) <= messages.WIDTH or " " not in line.strip() for line in email.text.splitlines())
+    assert f"\n* {notices[5][1].headline}\n  {notices[5][1].paragraphs[0]}\n" in email.flowing
 
 
 def test_a_digest_keeps_the_order_of_its_notices_within_a_kind_and_shows_each_first_paragraph_cut_short():
