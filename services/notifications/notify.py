@@ -141,6 +141,9 @@ class NotifySender:
         self._portal = settings.portal_url.rstrip("/")
         self._timeout = settings.send_timeout_seconds
         self._local = threading.local()
+        if not settings.public_url.startswith("https://"):
+            log.warning("GOV.UK Notify refuses one-click unsubscribe links that are not https: every email will be "
+                        "refused (400) until NOTIFICATIONS_PUBLIC_URL is https", public_url=settings.public_url)
 
     def template_for(self, kind: str | None) -> str:
         return self._templates[DIGEST if kind is None else kind]

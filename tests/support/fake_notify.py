@@ -9,8 +9,12 @@ and its delivery-status callbacks (POSTed with the callback bearer token).
 
 Test controls: `delay` (seconds to wait before answering a send, after recording it: so a client
 that gives up has still sent, as with a real timeout), `fail_next(n, status)`, and
-`send_callback(id, status)`. In a test, run it in the test's loop: `async with FakeNotify(...) as notify`.
-Alone: `python -m tests.support.fake_notify --port 8030 --template <uuid> ... --callback-url ...`.
+`send_callback(id, status)`; with `deliver_after`, each email's `delivered` receipt is sent by
+itself. In a test, run it in the test's loop: `async with FakeNotify(...) as notify`.
+Alone (a local run; http unsubscribe links allowed):
+`python -m tests.support.fake_notify --port 8030 --service-id <uuid> --secret <uuid> --template <uuid>
+--callback-url http://127.0.0.1:8003/v1/notify/callbacks --callback-token <token> --deliver-after 2`
+(the API key to configure is printed: test_key-<service id>-<secret>).
 """
 
 from __future__ import annotations
@@ -94,12 +98,14 @@ class FakeNotify:
     def __init__(self, templates: dict[str, tuple[str, str]], *, service_id: str | None = None,
                  secret: str | None = None, callback_url: str | None = None, callback_token: str | None = None,
                  callback_client: httpx.AsyncClient | None = None, https_unsubscribe_only: bool = True,
-                 port: int = 0) -> None:
+                 deliver_after: float | None = None, port: int = 0) -> None:
         self.service_id = service_id or str(uuid.uuid4())
         self.secret = secret or str(uuid.uuid4())
         self.templates = {str(uuid.UUID(k)): v for k, v in templates.items()}
         self.callback_url, self.callback_token, self.callback_client = callback_url, callback_token, callback_client
         self.https_unsubscribe_only = https_unsubscribe_only
+        self.deliver_after = deliver_after  # send a `delivered` receipt this long after each email (a local run)
+        self._receipts: set[asyncio.Task[Any]] = set()
         self.notifications: list[Notification] = []  # every notification accepted, oldest first
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of every request
         self.delay = 0.0
@@ -154,6 +160,14 @@ class FakeNotify:
         async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
             return await client.post(self.callback_url, json=receipt, headers=headers)
 
+    async def _deliver_later(self, notification_id: str) -> None:
+        await asyncio.sleep(self.deliver_after or 0)
+        try:
+            answer = await self.send_callback(notification_id, "delivered")
+            print(f"fake Notify: receipt for {notification_id}: {answer.status_code}", flush=True)
+        except httpx.HTTPError as error:
+            print(f"fake Notify: receipt for {notification_id} not delivered: {error!r}", flush=True)
+
     def find(self, notification_id: str) -> Notification:
         return next(n for n in self.notifications if n.id == notification_id)
 
@@ -172,6 +186,8 @@ class FakeNotify:
 
     async def __aexit__(self, *_: Any) -> None:
         assert self._server is not None and self._task is not None
+        for receipt in list(self._receipts):
+            receipt.cancel()
         self._server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self._task, 10)
@@ -235,6 +251,10 @@ class FakeNotify:
             template_id=body["template_id"], template_version=1, personalisation=values, subject=fill(subject),
             body=fill(text), one_click_unsubscribe_url=unsubscribe, email_reply_to_id=body.get("email_reply_to_id"))
         self.notifications.append(notification)
+        if self.deliver_after is not None and self.callback_url:
+            receipt = asyncio.create_task(self._deliver_later(notification.id))
+            self._receipts.add(receipt)
+            receipt.add_done_callback(self._receipts.discard)
         if self.delay:
             await asyncio.sleep(self.delay)
         base = str(request.base_url).rstrip("/")
@@ -297,10 +317,12 @@ async def _main() -> None:
     parser.add_argument("--template", action="append", default=[], help="a template id using ((subject)), ((body))")
     parser.add_argument("--callback-url")
     parser.add_argument("--callback-token")
+    parser.add_argument("--deliver-after", type=float, help="seconds before each email's `delivered` receipt")
     arguments = parser.parse_args()
     notify = FakeNotify({t: SUBJECT_AND_BODY for t in arguments.template}, service_id=arguments.service_id,
                         secret=arguments.secret, callback_url=arguments.callback_url,
-                        callback_token=arguments.callback_token, https_unsubscribe_only=False, port=arguments.port)
+                        callback_token=arguments.callback_token, https_unsubscribe_only=False,
+                        deliver_after=arguments.deliver_after, port=arguments.port)
     async with notify:
         print(f"fake GOV.UK Notify at {notify.url}; API key {notify.key}", flush=True)
         await asyncio.Event().wait()

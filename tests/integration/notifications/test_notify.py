@@ -3,20 +3,30 @@ documented API to the official client: our delivery id is Notify's reference, a 
 timeout sends once, a 400 is final; and Notify's delivery receipts, POSTed to the running service
 with the callback token, move the deliveries in its database."""
 
+import asyncio
 import json
 import uuid
 from datetime import datetime
 
 import asyncpg
+import notifications_python_client.authentication as notify_authentication
 import pytest
+from notifications_python_client.errors import HTTPError
+from notifications_python_client.notifications import NotificationsAPIClient
 from prometheus_client import REGISTRY
 
 from services.notifications import messages
 from services.notifications.config import NotificationsSettings
 from services.notifications.failures import Refused, SendFailed
+from services.notifications.consumers import department_group
 from services.notifications.notify import NotifySender, callback_router
-from tests.integration.notifications.support import running_notifications
+from shared.events import IdeaBacked, IdeaDeclined, IdeaSubmitted, new_event
+from shared.events.pseudonym import pseudonymise
+from shared.events.topics import topic_name
+from tests.integration.notifications.support import SECRET, running_notifications
 from tests.support.fake_notify import SUBJECT_AND_BODY, FakeNotify, api_key
+from tests.support.kafka import consumer_lag, publish
+from tests.support.waiting import eventually
 
 ONE = str(uuid.uuid4())  # every kind's template: ((subject)) / ((body))
 DIGEST = str(uuid.uuid4())  # the digests' template also shows the unsubscribe link
@@ -378,3 +388,149 @@ async def test_a_receipt_without_the_token_or_malformed_is_refused_and_changes_n
     row = await rows.of(delivery)
     assert row["status"] == "pending" and row["provider_id"] is None and await rows.refused_at(person(8)) is None
     assert (await notify_calling.send_callback(sent, "delivered")).json() == {"result": "delivered"}
+
+
+# -- the whole way: events, the service's worker, Notify, its receipts -----------------------------
+
+MY_IDEAS = str(uuid.uuid4())
+
+
+async def _subscribe(service, ref: str) -> None:
+    response = await service.client.put(f"/v1/subscriptions/{ref}", headers=service.headers("contributor", person=ref),
+                                        json={"email": f"{ref}@dept.example.org"})  # my ideas: immediately
+    assert response.status_code == 201, response.text
+
+
+async def _emails(service) -> list[dict]:
+    response = await service.client.get("/v1/deliveries", params={"channel": "email", "limit": 200},
+                                        headers=service.headers("admin"))
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def test_the_services_worker_sends_through_notify_once_despite_a_timeout_and_stops_at_a_refused_address(
+    kafka_bootstrap, new_database, department,
+):
+    kept, refused = "ref-notify-kept-41", "ref-notify-refused-73"
+    async with FakeNotify(TEMPLATES | {MY_IDEAS: SUBJECT_AND_BODY}) as notify, running_notifications(
+        kafka_bootstrap, await new_database("notifications"), department, email_channel="notify",
+        notify_api_key=notify.key, notify_base_url=notify.url, send_timeout_seconds=1,
+        notify_templates=json.dumps({"default": ONE, "digest": DIGEST, "my_ideas": MY_IDEAS}),
+        notify_callback_token=TOKEN, public_url="https://notifications.example.gov.uk",
+        portal_url="https://innovation.example.gov.uk",
+    ) as service:
+        if not any(getattr(r, "path", None) == CALLBACKS for r in service.app.routes):
+            service.app.include_router(callback_router)  # until main.py serves it
+        notify.callback_url, notify.callback_token, notify.callback_client = CALLBACKS, TOKEN, service.client
+        for ref in (kept, refused):
+            await _subscribe(service, ref)
+
+        def idea_of(ref: str, title: str) -> tuple[uuid.UUID, list]:
+            idea = uuid.uuid4()
+            return idea, [
+                new_event(IdeaSubmitted(idea_id=idea, title=title, problem="Too many forms.", proposal="One form.",
+                                        submitted_by=pseudonymise(SECRET, ref)), department=department, service="ideas"),
+                new_event(IdeaBacked(idea_id=idea, sponsor=pseudonymise(SECRET, "ref-sponsor-9"), budget_gbp=12000,
+                                     staff_days=20, timebox_weeks=6), department=department, service="ideas"),
+            ]
+
+        notify.delay = 3  # every first attempt times out after Notify accepted the email
+        _, first = idea_of(kept, "Fewer forms for carers")
+        _, second = idea_of(refused, "Shorter queues")
+        await publish(kafka_bootstrap, *first, *second)
+
+        async def all_sent():
+            items = await _emails(service)
+            wanted = [d for d in items if d["kind"] == "my_ideas"]
+            return wanted if len(wanted) >= 2 and all(d["status"] == "sent" for d in wanted) else None
+
+        sent = await eventually(all_sent, what="the emails accepted by Notify")
+        assert all(d["attempts"] == 2 for d in sent)  # the first attempt timed out; the second found it
+        by_person = {}
+        for delivery in sent:
+            (notification,) = notify.sent_with(delivery["delivery_id"])  # once each, our delivery id as reference
+            assert notification.id == delivery["provider_id"] and notification.template_id == MY_IDEAS
+            assert "backed" in notification.subject and notification.one_click_unsubscribe_url.startswith(
+                "https://notifications.example.gov.uk/")
+            assert "https://innovation.example.gov.uk/ideas/" in notification.body
+            by_person[notification.email_address] = (delivery, notification)
+        assert len(notify.notifications) == len({n.reference for n in notify.notifications})  # nothing twice
+        notify.delay = 0
+
+        delivered, _ = by_person[f"{kept}@dept.example.org"]
+        failed, _ = by_person[f"{refused}@dept.example.org"]
+        assert (await notify.send_callback(delivered["provider_id"], "delivered")).json() == {"result": "delivered"}
+        assert (await notify.send_callback(failed["provider_id"], "permanent-failure")).json() == {"result": "failed"}
+        now = {d["delivery_id"]: d for d in await _emails(service)}
+        assert now[delivered["delivery_id"]]["status"] == "delivered"
+        assert (now[failed["delivery_id"]]["status"], now[failed["delivery_id"]]["last_error"]) == (
+            "failed", "Notify permanent-failure")
+        shown = await service.client.get(f"/v1/subscriptions/{refused}",
+                                         headers=service.headers("contributor", person=refused))
+        assert shown.json()["email_refused_at"] is not None
+
+        # The refused address is written to no more: another idea of theirs is declined, and Notify
+        # never hears of it; the kept address still gets theirs.
+        declined_idea, third = idea_of(refused, "Quieter offices")
+        third = third[:1] + [new_event(IdeaDeclined(idea_id=declined_idea, by=pseudonymise(SECRET, "ref-panel-2"),
+                                                    reason="not_feasible", note="Not this year."),
+                                       department=department, service="ideas")]
+        _, fourth = idea_of(kept, "Faster payments")
+        await publish(kafka_bootstrap, *third, *fourth)
+
+        async def settled():
+            if await consumer_lag(kafka_bootstrap, department_group(department), topic_name(department, "ideas")):
+                return None
+            items = [d for d in await _emails(service) if d["kind"] == "my_ideas"]
+            return items if all(d["status"] not in ("pending",) for d in items) and len(items) >= 3 else None
+
+        items = await eventually(settled, what="the later events handled")
+        to_refused = [n for n in notify.notifications if n.email_address == f"{refused}@dept.example.org"]
+        assert len(to_refused) == 1  # only the first email, before Notify said the address is bad
+        assert len([n for n in notify.notifications if n.email_address == f"{kept}@dept.example.org"]) == 2
+        assert not [d for d in items if d["person"] == pseudonymise(SECRET, refused) and d["status"] in ("sent", "delivered")]
+
+
+async def test_the_local_notify_answers_the_clients_reads_as_notify_does(notify, monkeypatch):
+    """What the sender relies on when it looks an email up, read with the official client itself."""
+    client = NotificationsAPIClient(notify.key, base_url=notify.url, timeout=5)
+    sent = await asyncio.to_thread(client.send_email_notification, "a@dept.example.org", ONE,
+                                   {"subject": "S", "body": "B"}, "ref-1")
+    other = await asyncio.to_thread(client.send_email_notification, "b@dept.example.org", ONE,
+                                    {"subject": "S2", "body": "B2"}, "ref-2")
+    one = await asyncio.to_thread(client.get_notification_by_id, sent["id"])
+    assert (one["id"], one["reference"], one["status"], one["type"], one["subject"]) == (
+        sent["id"], "ref-1", "created", "email", "S")
+    listed = await asyncio.to_thread(client.get_all_notifications, reference="ref-2")
+    assert [n["id"] for n in listed["notifications"]] == [other["id"]]
+    newest_first = await asyncio.to_thread(client.get_all_notifications, template_type="email")
+    assert [n["id"] for n in newest_first["notifications"]] == [other["id"], sent["id"]]
+    older = await asyncio.to_thread(client.get_all_notifications, older_than=other["id"])
+    assert [n["id"] for n in older["notifications"]] == [sent["id"]]
+    assert (await asyncio.to_thread(client.get_all_notifications, status="delivered"))["notifications"] == []
+    for bad in ({"status": "elephant"}, {"template_type": "Apple"}):
+        with pytest.raises(HTTPError) as refused:
+            await asyncio.to_thread(client.get_all_notifications, **bad)
+        assert refused.value.status_code == 400 and refused.value.message[0]["error"] == "ValidationError"
+    with pytest.raises(HTTPError) as missing:
+        await asyncio.to_thread(client.get_notification_by_id, str(uuid.uuid4()))
+    assert missing.value.status_code == 404
+
+    stale = NotificationsAPIClient(notify.key, base_url=notify.url, timeout=5)  # a JWT issued a minute ago
+    real = notify_authentication.epoch_seconds
+    monkeypatch.setattr(notify_authentication, "epoch_seconds", lambda: real() - 60)
+    with pytest.raises(HTTPError) as clock:
+        await asyncio.to_thread(stale.get_notification_by_id, sent["id"])
+    assert clock.value.status_code == 403 and "within 30 seconds" in clock.value.message[0]["message"]
+
+
+async def test_the_local_notify_can_send_each_emails_receipt_by_itself(service, rows):
+    async with FakeNotify(TEMPLATES, callback_url=CALLBACKS, callback_token=TOKEN, callback_client=service.client,
+                          deliver_after=0.1) as notify:
+        await rows.subscriber(person(9), "ida@dept.example.org")
+        delivery = await rows.email(person(9), status="pending")
+        await sender_for(notify).send(outgoing(delivery, to="ida@dept.example.org"), 1)
+
+        async def delivered():
+            return (await rows.of(delivery))["status"] == "delivered" or None
+        await eventually(delivered, timeout=10, what="the receipt applied")
