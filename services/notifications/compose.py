@@ -14,7 +14,6 @@ from services.notifications.config import NotificationsSettings
 from services.notifications.domain import Kind
 from services.notifications.failures import Refused, RecipientGone
 from services.notifications.messages import About, Department, Outgoing
-from shared.departments import department_name
 from shared.events import Event, IdeaMerged, OutcomeAdopted, decode
 from shared.events.binding import STRUCTURED_JSON
 
@@ -29,8 +28,8 @@ class Writer:
     def __init__(self, settings: NotificationsSettings) -> None:
         self._secret = settings.pseudonym_secret
         self._public_url = settings.public_url.rstrip("/")
-        self.department = Department(settings.department, settings.department_name or department_name(settings.department),
-                                     settings.portal_url.rstrip("/"))
+        self.department = Department.of(settings.department, settings.portal_url, settings.department_name)
+        self._zone = settings.digest_timezone
         self.preferences_url = f"{self.department.portal_url}/account/emails"
 
     def unsubscribe_url(self, key: uuid.UUID, scope: domain.Scope) -> str:
@@ -48,7 +47,8 @@ class Writer:
             told = [(n["kind"], messages.notice(event := event_of(n["payload"]), n["kind"],
                                                 await self.about(conn, event), self.department)) for n in notices]
             email = messages.digest_email(told, digest["rhythm"], digest["period_end"], self.department,
-                                          {k: self.unsubscribe_url(key, k) for k, _ in told}, self.preferences_url)
+                                          {k: self.unsubscribe_url(key, k) for k, _ in told}, self.preferences_url,
+                                          timezone=self._zone)
             return Outgoing(row["delivery_id"], row["email"], row["display_name"], None, email,
                             self.unsubscribe_url(key, digest["rhythm"]), {"X-Innovation-Digest-Id": str(digest["digest_id"])})
         event = event_of(row["payload"])

@@ -6,6 +6,7 @@ import contextlib
 import email
 import email.policy
 import itertools
+import re
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from aiosmtpd.smtp import SMTP
 
 from services.notifications.config import NotificationsSettings
 from services.notifications.main import build
+from shared.events.pseudonym import pseudonymise
 from shared.events.topics import STREAMS, topic_name
 from tests.support.kafka import create_topics
 from tests.support.services import RunningService, serving
@@ -171,3 +173,39 @@ class FloodReceiver(WebhookReceiver):
         except ConnectionError:
             self.cut_off += 1
             raise
+
+
+# -- people and their emails -------------------------------------------------------------------
+
+PSEUDONYM = re.compile(r"p_[0-9a-f]{16}")
+
+
+def pseudonym(ref: str) -> str:
+    """The pseudonym the service (SECRET) gives the person `ref`: what events carry."""
+    return pseudonymise(SECRET, ref)
+
+
+async def subscribe(service: RunningService, ref: str, **body: Any) -> dict[str, Any]:
+    """`ref`'s own subscription at <ref>@dept.example.org, with `body` on top (preferences...)."""
+    response = await service.client.put(f"/v1/subscriptions/{ref}", headers=service.headers("contributor", person=ref),
+                                        json={"email": f"{ref}@dept.example.org", **body})
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def to(mailbox: "_Collect", address: str) -> list[email.message.EmailMessage]:
+    return [m for m, e in zip(mailbox.messages, mailbox.envelopes) if address in e.rcpt_tos]
+
+
+def parts(message: email.message.EmailMessage) -> tuple[str, str]:
+    """The plain-text and HTML parts of an email."""
+    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+
+
+def assert_names_nobody(message: email.message.EmailMessage, *refs: str) -> None:
+    """No pseudonym, and none of the people's own references, in the subject or either part."""
+    text, html = parts(message)
+    for where in (message["Subject"], text, html):
+        assert not PSEUDONYM.search(where), where
+        for ref in refs:
+            assert ref not in where, (ref, where)

@@ -140,13 +140,16 @@ def outgoing(**given) -> messages.Outgoing:
         "unsubscribe_url": "https://notifications.example/v1/unsubscribe/tok", **given})
 
 
-def test_the_placeholders_get_the_subject_the_plain_text_and_the_links_never_the_html():
-    mail = outgoing()
+def test_the_placeholders_get_the_subject_the_flowing_text_and_the_links_never_the_html():
+    wrapped = "Your idea has been backed. It will\nstart soon.\n\nSee your idea: https://portal/ideas/1\n"
+    flowing = "Your idea has been backed. It will start soon.\n\nSee your idea: https://portal/ideas/1\n"
+    mail = outgoing(email=messages.Email("Your idea “Fewer forms” has been backed", wrapped, "<p>html</p>", flowing))
     values = personalisation(mail, "https://innovation.dwp.example")
-    assert values == {"subject": mail.email.subject, "body": mail.email.text,
+    assert values == {"subject": mail.email.subject, "body": flowing,
                       "unsubscribe_link": "https://notifications.example/v1/unsubscribe/tok",
                       "portal_link": "https://innovation.dwp.example"}
     assert all(isinstance(v, str) for v in values.values()) and "<p>" not in "".join(values.values())
+    assert personalisation(outgoing(), "https://p")["body"] == outgoing().email.text  # an Email without its twin
 
 
 RECEIPT = {"id": str(uuid.uuid4()), "reference": str(uuid.uuid4()), "to": "alice@dept.example.org",
