@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.portal import story
 from services.portal.clients import ApiRefused, ApiUnavailable
-from services.portal.forms import LABELS, idea_form, refused_fields, refused_into
+from services.portal.forms import LABELS, idea_form, refused_fields
 from services.portal.handlers import PortalHandlers, Session, TooManyIdeas
 from services.portal.oidc import SignInFailed
 from shared.logging import get_logger
@@ -398,10 +398,7 @@ async def _save_emails(request: Request, session: Session, handlers: PortalHandl
         except ApiRefused as refused:
             if refused.status != 422:
                 raise
-            refused_into(choices, refused.body.get("detail"), "address", story.email_field,
-                         {kind: legend for kind, legend, _ in story.EMAIL_KINDS} | {"event_types": "Which news"})
-            if not choices.errors:
-                choices.errors["address"] = f"This could not be saved: {refused.body.get('error') or 'try again'}"
+            story.refused_emails(choices, refused.body)
     return _emails_page(request, session, choices, stored, 400 if choices.errors else 200)
 
 

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from services.portal.forms import refused_into
+
 STATUSES = ("submitted", "shortlisted", "backed", "declined", "withdrawn", "merged")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WORDS = re.compile(r"^[^\x00-\x1f\x7f]+$")
@@ -317,3 +319,19 @@ def email_field(api_field: str) -> str | None:
     if head == "preferences" and rest.split(".")[0] in DEFAULT_PREFERENCES:
         return rest.split(".")[0]
     return "event_types" if head == "event_types" else None
+
+
+UNUSABLE_ADDRESS = "The email address of your work account cannot be used for emails. Ask your IT team to check it"
+
+
+def refused_emails(choices: EmailChoices, refusal: dict[str, Any]) -> EmailChoices:
+    """The notifications API's 422 on the page: on a kind or the news where it names one; the address (which the
+    person cannot change here) as a sentence saying so; anything else on the page as a whole ("address")."""
+    detail = [item for item in refusal.get("detail") or [] if isinstance(item, dict)]
+    if any(str(item.get("field", "")) == "email" for item in detail):
+        choices.errors["address"] = UNUSABLE_ADDRESS
+    labels = {kind: legend for kind, legend, _ in EMAIL_KINDS} | {"event_types": "Which news"}
+    refused_into(choices, [item for item in detail if item.get("field") != "email"], "address", email_field, labels)
+    if not choices.errors:
+        choices.errors["address"] = f"This could not be saved: {refusal.get('message') or refusal.get('error') or 'try again'}"
+    return choices

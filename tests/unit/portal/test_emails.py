@@ -6,7 +6,6 @@ import re
 from types import SimpleNamespace
 
 from services.portal import story
-from services.portal.forms import refused_into
 from services.portal.http import templates
 
 FULL = "uk.gov.innovation."
@@ -15,9 +14,11 @@ ALL_KINDS = {"my_ideas": "daily", "endorsed": "never", "review_queue": "immediat
 
 def test_the_defaults_are_the_notifications_services_own():
     # the portal keeps a copy (it uses only the services' public APIs); this fails if the two drift apart
-    from services.notifications.domain import DEFAULT_PREFERENCES, KINDS, RHYTHMS
+    from services.notifications.domain import DEFAULT_PREFERENCES, DEPARTMENT_NEWS, KINDS, RHYTHMS
 
     assert story.DEFAULT_PREFERENCES == DEFAULT_PREFERENCES
+    assert sorted(FULL + news for news in story.DEFAULT_NEWS) == sorted(DEPARTMENT_NEWS)
+    assert set(story.DEFAULT_NEWS) <= {news for news, _ in story.NEWS}  # each can be unchecked on the page
     assert tuple(kind for kind, _, _ in story.EMAIL_KINDS) == KINDS
     assert tuple(rhythm for rhythm, _ in story.RHYTHMS) == RHYTHMS
 
@@ -100,12 +101,16 @@ def test_the_apis_422_lands_on_the_kind_the_news_or_the_page():
     assert story.email_field("preferences.endorsed") == "endorsed"
     assert story.email_field("preferences") is None and story.email_field("preferences.sometimes") is None
     assert story.email_field("event_types.2") == "event_types" and story.email_field("email") is None
-    choices = story.chosen_emails(None)
-    refused_into(choices, [{"field": "preferences.department", "rule": "literal_error"},
-                           {"field": "email", "rule": "email_address", "message": "a plain email address"}],
-                 "address", story.email_field, {"department": "News from your department"})
-    assert choices.errors == {"department": "Choose a news from your department from the list",
-                              "address": "This could not be saved: a plain email address"}
+    refused = story.refused_emails(story.chosen_emails(None), {"error": "validation failed", "detail": [
+        {"field": "preferences.department", "rule": "literal_error"}, {"field": "email", "rule": "email_address"},
+        {"field": "display_name", "rule": "display_name"}, "not an item"]})
+    assert refused.errors == {"address": story.UNUSABLE_ADDRESS,
+                              "department": "Choose a news from your department from the list"}
+    news = story.refused_emails(story.chosen_emails(None), {"detail": [
+        {"field": "event_types", "rule": "known_event_type", "message": "'x' is not an event type"}]})
+    assert news.errors == {"event_types": "Which news: 'x' is not an event type"}
+    unnamed = story.refused_emails(story.chosen_emails(None), {"error": "validation failed", "message": "too many"})
+    assert unnamed.errors == {"address": "This could not be saved: too many"}
 
 
 def _render(email: str | None, on_panel: bool, choices: story.EmailChoices, refused_at: str | None = None) -> str:
