@@ -8,8 +8,10 @@ out after Notify had accepted the email is never sent again. The templates are w
 (its admin pages) and use these placeholders, all plain text:
 
     ((subject))           the subject line, one line
-    ((body))              the whole plain-text part: what happened, the link to the portal, the
-                          department's name, why the person gets it and how to stop it
+    ((body))              the whole plain-text part, a line a paragraph (`Email.flowing`: Notify
+                          keeps each line break and lays the text out itself): what happened, the
+                          link to the portal, the department's name, why the person gets it and
+                          how to stop it; a `---` line is Notify's horizontal rule
     ((unsubscribe_link))  the one-click unsubscribe page of this kind of email (also sent as
                           Notify's one_click_unsubscribe_url, which Notify puts in the
                           List-Unsubscribe headers)
@@ -85,7 +87,7 @@ def personalisation(outgoing: messages.Outgoing, portal_url: str) -> dict[str, s
     """The values of the templates' placeholders (see the module's doc)."""
     return {
         "subject": outgoing.email.subject,
-        "body": outgoing.email.text,
+        "body": outgoing.email.flowing or outgoing.email.text,
         "unsubscribe_link": outgoing.unsubscribe_url,
         "portal_link": portal_url,
     }
