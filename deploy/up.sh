@@ -83,6 +83,8 @@ for dept in $DEPARTMENTS; do
     port=$((PORT_BASE + offset + PORTS[$service]))
     start_process "$service-$dept" "$port" env INNOVATION_DEPARTMENT="$dept" HTTP_PORT="$port" \
       OIDC_ISSUER="$KEYCLOAK_URL/realms/$dept" OIDC_AUDIENCE=innovation-api REPORTING_URL="http://127.0.0.1:$PORT_BASE" \
+      NOTIFICATIONS_PORTAL_URL="http://127.0.0.1:$((PORT_BASE + offset + 4))" \
+      NOTIFICATIONS_PUBLIC_URL="http://127.0.0.1:$((PORT_BASE + offset + 3))" \
       INNOVATION_PSEUDONYM_SECRET="${INNOVATION_PSEUDONYM_SECRET:-demo-secret-$dept}" "$PYTHON" -m "services.$service"
     started+=("$service-$dept:$port")
   done

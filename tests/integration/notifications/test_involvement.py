@@ -2,9 +2,22 @@
 events: on the real broker and database, with an SMTP server."""
 
 import uuid
+from datetime import date
 
 from services.notifications.consumers import department_group
-from shared.events import IdeaBacked, IdeaDeclined, IdeaEndorsed, IdeaSubmitted, new_event
+from shared.events import (
+    ExperimentOverdue,
+    ExperimentPlanned,
+    ExperimentStarted,
+    IdeaBacked,
+    IdeaDeclined,
+    IdeaEndorsed,
+    IdeaSubmitted,
+    OutcomeAdopted,
+    OutcomeRecorded,
+    new_event,
+)
+from shared.events.experiments import Measure
 from shared.events.topics import topic_name
 from tests.integration.notifications.support import (
     assert_names_nobody,
@@ -133,3 +146,59 @@ async def test_a_person_who_chose_never_hears_nothing_and_one_without_an_address
         await _caught_up(kafka_bootstrap, department)
         response = await service.client.get("/v1/deliveries", headers=service.headers("admin"))
         assert response.json()["items"] == [] and mailbox.messages == []
+
+
+async def test_the_squad_and_the_author_follow_the_experiment_to_its_outcome_and_its_adoption_elsewhere(
+    kafka_bootstrap, new_database, department,
+):
+    author, lead, member = "ref-xp-author", "ref-xp-lead", "ref-xp-member"
+    other = department[:-1] + ("x" if department[-1] != "x" else "y")
+    async with smtp_server() as (smtp_port, mailbox), running_notifications(
+        kafka_bootstrap, await new_database("notifications"), department, adoptions_from=[other], smtp_port=smtp_port,
+        portal_url="https://portal.example",
+    ) as service:
+        for ref in (author, lead, member):
+            await subscribe(service, ref, event_types=[])  # my ideas immediately (the default); no news
+        idea, experiment, outcome = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+        def ours(data, service_name):
+            return new_event(data, department=department, service=service_name)
+
+        # Days apart in life, so in the order they happen: each topic is read on its own
+        await publish(kafka_bootstrap, ours(IdeaSubmitted(idea_id=idea, title="Text reminders", problem="Missed appointments.",
+                                                          proposal="Texts.", submitted_by=pseudonym(author)), "ideas"))
+        await _caught_up(kafka_bootstrap, department)
+        await publish(
+            kafka_bootstrap,
+            ours(ExperimentPlanned(experiment_id=experiment, idea_id=idea, hypothesis="Texts halve missed appointments.",
+                                   measure=Measure(name="missed", unit="%", baseline=20, target=10, direction="decrease"),
+                                   starts_on=date(2026, 1, 5), ends_on=date(2026, 3, 2), squad_size=2, budget_gbp=500,
+                                   staff_days=10, by=pseudonym(lead), squad=(pseudonym(member),)), "experiments"),
+            ours(ExperimentStarted(experiment_id=experiment, started_on=date(2026, 1, 5), by=pseudonym(lead)), "experiments"),
+            ours(ExperimentOverdue(experiment_id=experiment, ended_on=date(2026, 3, 2)), "experiments"))
+        await _caught_up(kafka_bootstrap, department, "experiments")
+        await publish(
+            kafka_bootstrap,
+            ours(OutcomeRecorded(outcome_id=outcome, experiment_id=experiment, idea_id=idea, result="succeeded",
+                                 summary="Missed appointments fell to 9%.", learnings=("Send the text the day before.",),
+                                 recommendation="adopt_elsewhere", by=pseudonym(lead)), "experiments"))
+        # planned: author, member (the lead planned it); started: author, member; overdue: all three;
+        # recorded: author, member
+        await eventually(lambda: _settled(service, 9), what="the experiment's emails")
+        await publish(kafka_bootstrap, new_event(
+            OutcomeAdopted(adoption_id=uuid.uuid4(), origin_department=department, origin_outcome_id=outcome,
+                           adopting_department=other, adopted_by=pseudonym("ref-elsewhere"), note="Trying it in Leeds."),
+            department=other, service="experiments"))
+        await eventually(lambda: _settled(service, 12), what="the adoption told to all three")
+
+        def subjects(ref):
+            return [m["Subject"] for m in to(mailbox, f"{ref}@dept.example.org")]
+
+        assert len(subjects(author)) == 5 and len(subjects(member)) == 5 and len(subjects(lead)) == 2
+        assert any("overdue" in s.lower() for s in subjects(lead)) and any("adopted" in s.lower() for s in subjects(lead))
+        for message in mailbox.messages:
+            assert_names_nobody(message, author, lead, member, "ref-elsewhere")
+        (recorded,) = [m for m in to(mailbox, f"{author}@dept.example.org") if "Missed appointments fell" in parts(m)[0]]
+        assert "Send the text the day before." in parts(recorded)[0]
+        (adopted,) = [m for m in to(mailbox, f"{member}@dept.example.org") if "adopted" in m["Subject"].lower()]
+        assert "Trying it in Leeds." in parts(adopted)[0] and f"https://portal.example/outcomes/{department}/{outcome}" in parts(adopted)[0]
