@@ -337,6 +337,9 @@ async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootst
                 await page.click("nav a:has-text('Emails')")
                 await page.wait_for_selector("h1:has-text('Choose your emails')")
                 await shown(page)
+                await page.check("label[for=my_ideas-daily]")  # the service's defaults are checked to start with
+                await page.uncheck("label[for=news-idea-submitted-v1]")
+                await page.uncheck("label[for=news-outcome-recorded-v1]")
                 await page.check("label:has-text('An idea is backed')")
                 await page.check("label:has-text('Another team adopts an outcome')")
                 await page.click("button:has-text('Save')")
@@ -355,3 +358,4 @@ async def test_the_staff_journeys_end_to_end_in_a_browser(tmp_path, kafka_bootst
             subscription = (await client.get(f"/v1/subscriptions/{subject}",
                                              headers={"Authorization": f"Bearer {token}"})).json()
         assert subscription["event_types"] == ["uk.gov.innovation.idea.backed.v1", "uk.gov.innovation.outcome.adopted.v1"]
+        assert subscription["preferences"]["my_ideas"] == "daily"
