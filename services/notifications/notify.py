@@ -29,10 +29,13 @@ route answers 404). The status moves the delivery on (`apply_status`).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hmac
 import json
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -127,9 +130,11 @@ def _errors_of(error: HTTPError) -> tuple[str | None, str]:
 
 class NotifySender:
     """Sends an Outgoing email through GOV.UK Notify's official client. The client is synchronous
-    (and not thread-safe), so each worker thread keeps one and calls run in `asyncio.to_thread`.
-    Each HTTP call is bounded by the client's timeout (`send_timeout_seconds`), and a whole attempt
-    (a look-up by reference, then the send) by twice that, within the worker's lease."""
+    (and not thread-safe), so calls run in threads of the sender's own (one per attempt the worker
+    may run at once: a slow Notify never waits for, or holds, the loop's default threads that
+    resolve webhooks' names), each thread with its own client. Each HTTP call is bounded by the
+    client's timeout (`send_timeout_seconds`), and a whole attempt (a look-up by reference, then
+    the send) by twice that, within the worker's lease."""
 
     def __init__(self, settings: NotificationsSettings) -> None:
         if settings.notify_api_key is None:
@@ -143,6 +148,7 @@ class NotifySender:
         self._portal = settings.portal_url.rstrip("/")
         self._timeout = settings.send_timeout_seconds
         self._local = threading.local()
+        self._threads = ThreadPoolExecutor(max_workers=settings.worker_batch, thread_name_prefix="notify")
         if not settings.public_url.startswith("https://"):
             log.warning("GOV.UK Notify refuses one-click unsubscribe links that are not https: every email will be "
                         "refused (400) until NOTIFICATIONS_PUBLIC_URL is https", public_url=settings.public_url)
@@ -155,11 +161,16 @@ class NotifySender:
         the one an earlier attempt had sent. Raises SendFailed (Refused when final)."""
         try:
             async with asyncio.timeout(2 * self._timeout):
-                return await asyncio.to_thread(self._send, outgoing, attempts)
+                call = functools.partial(contextvars.copy_context().run, self._send, outgoing, attempts)
+                return await asyncio.get_running_loop().run_in_executor(self._threads, call)
         except TimeoutError:
             raise SendFailed("timeout", f"Notify did not answer within {2 * self._timeout:g} s") from None
         except (HTTPError, InvalidResponse) as error:
             raise failure(error) from error
+
+    def close(self) -> None:
+        """Stops the threads; a call not yet started is dropped (its attempt is retried)."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     def _send(self, outgoing: messages.Outgoing, attempts: int) -> str:
         client = self._client()

@@ -5,6 +5,8 @@ with the callback token, move the deliveries in its database."""
 
 import asyncio
 import json
+import os
+import time
 import uuid
 from datetime import datetime
 
@@ -157,6 +159,21 @@ async def test_a_400_is_final_and_every_other_failure_is_retried_and_sends_nothi
     assert lost.value.reason == "connection failed"
 
     assert await sender.send(outgoing(), attempts=1) == notify.notifications[0].id  # and Notify still works
+
+
+async def test_attempts_run_at_once_each_sent_once_and_never_wait_for_the_loops_busy_threads(notify):
+    sender = sender_for(notify, worker_batch=20)
+    loop = asyncio.get_running_loop()
+    # The loop's default threads all busy (as when webhooks' names resolve slowly)...
+    busy = [loop.run_in_executor(None, time.sleep, 1.5) for _ in range(2 * (os.cpu_count() or 1) + 8)]
+    mails = [outgoing() for _ in range(20)]
+    started = time.monotonic()
+    ids = await asyncio.gather(*(sender.send(mail, attempts=1) for mail in mails))
+    assert time.monotonic() - started < 2  # ...and twenty emails went at once, none waiting for them
+    assert len(set(ids)) == 20 and sorted(n.reference for n in notify.notifications) == sorted(
+        str(m.delivery_id) for m in mails)
+    await asyncio.gather(*busy)
+    sender.close()
 
 
 # -- callbacks -------------------------------------------------------------------------------------
