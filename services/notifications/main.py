@@ -8,6 +8,7 @@ from services.notifications import consumers
 from services.notifications.config import NotificationsSettings
 from services.notifications.handlers import Notifications
 from services.notifications.http import pages, router
+from services.notifications.notify import callback_router
 from services.notifications.digests import make_digests
 from services.notifications.worker import deliver
 from shared.runtime import Runtime, ServiceSpec, create_app, serve
@@ -24,7 +25,7 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
         name="notifications",
         title="Innovation network: notifications",
         migrations=Path(__file__).parent / "migrations",
-        routers=(router, pages),
+        routers=(router, pages, callback_router),
         relay=False,  # publishes nothing
         handlers=handlers,
         consumers=consumers.declare,

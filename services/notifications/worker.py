@@ -232,6 +232,8 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
             await self._webhooks.close()
+            if isinstance(self._email, NotifySender):
+                self._email.close()
             if listener is not None and not listener.is_closed():
                 await listener.close()
 
