@@ -141,10 +141,10 @@ class NotificationsApi(Api):
 
     async def record_address(self, token: str, person_ref: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """Creates the person's subscription only if they have none (`If-None-Match: *`): the one made, or None
-        where one exists (412), which stays as it is. Quick to give up: a sign-in waits for it."""
+        where one exists (412), which stays as it is."""
         try:
             return await self._call("PUT", f"/v1/subscriptions/{person_ref}", token, json=body,
-                                    headers={"If-None-Match": "*"}, timeout=3.0)
+                                    headers={"If-None-Match": "*"})
         except ApiRefused as refused:
             if refused.status != 412:
                 raise

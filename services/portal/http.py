@@ -4,6 +4,7 @@ security headers on every answer (a Content-Security-Policy without inline scrip
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -402,19 +403,31 @@ async def _save_emails(request: Request, session: Session, handlers: PortalHandl
     return _emails_page(request, session, choices, stored, 400 if choices.errors else 200)
 
 
+SIGN_IN_EMAILS_SECONDS = 5.0  # how long a sign-in waits for the notifications service at most
+
+
 async def record_address(handlers: PortalHandlers, cookie: str) -> None:
     """At sign-in: a person with an email address and no subscription yet gets one with the notifications
-    service's defaults, so they hear about their own ideas without visiting the emails page; one that exists is
-    left as the person set it (If-None-Match: *). The notifications API failing never stops a sign-in."""
+    service's defaults, so they hear about their own ideas without visiting the emails page (If-None-Match: *).
+    One that exists keeps the person's choices; only a new address or role from the provider is written to it.
+    The notifications API failing or being slow never stops a sign-in."""
     session = await handlers.session(cookie)
     if session is None or not session.signed_in or not session.email:
         return
     try:
-        await handlers.notifications.record_address(
-            session.access_token, session.subject,
-            story.first_subscription(session.email, story.email_name(session.display_name), session.on_panel))
-    except (ApiRefused, ApiUnavailable) as failure:
-        log.warning("portal.address_not_recorded", error=str(failure)[:200])
+        await asyncio.wait_for(_record_address(handlers, session), SIGN_IN_EMAILS_SECONDS)
+    except (ApiRefused, ApiUnavailable, TimeoutError) as failure:
+        log.warning("portal.address_not_recorded", error=str(failure)[:200] or type(failure).__name__)
+
+
+async def _record_address(handlers: PortalHandlers, session: Session) -> None:
+    api, name = handlers.notifications, story.email_name(session.display_name)
+    made = await api.record_address(session.access_token, session.subject,
+                                    story.first_subscription(session.email, name, session.on_panel))
+    stored = None if made else await api.subscription(session.access_token, session.subject)
+    update = story.address_update(stored, session.email, name, session.on_panel) if stored else None
+    if update:
+        await api.subscribe(session.access_token, session.subject, update)
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

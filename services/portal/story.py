@@ -313,6 +313,17 @@ def first_subscription(email: str, display_name: str | None, reviewer: bool) -> 
     return {"email": email, "display_name": display_name, "reviewer": reviewer}
 
 
+def address_update(stored: dict[str, Any], email: str, display_name: str | None, reviewer: bool) -> dict[str, Any] | None:
+    """At a later sign-in: the subscription again with the account's address and role as they are now, when either
+    changed at the provider (a new address, a person who now reviews), every choice the person made kept; else
+    None (nothing to write)."""
+    if stored.get("email") == email and bool(stored.get("reviewer")) == reviewer:
+        return None
+    kept = chosen_emails(stored)
+    return {"email": email, "display_name": display_name, "preferences": kept.preferences,
+            "event_types": list(stored.get("event_types") or []), "reviewer": reviewer}
+
+
 def email_field(api_field: str) -> str | None:
     """The emails page's field for a field the notifications API names in a 422 (None: the page as a whole)."""
     head, _, rest = api_field.partition(".")

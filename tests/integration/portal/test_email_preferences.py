@@ -3,7 +3,9 @@ your department's news) and which news, saved as the person's subscription in th
 work account's address; the address recorded at sign-in with the service's defaults, once. Real Keycloak, real
 notifications service; the results read back through the notifications API with the person's own token."""
 
+import asyncio
 import re
+import time
 
 import httpx
 import pytest
@@ -80,6 +82,23 @@ async def test_signing_in_records_the_address_with_the_defaults_once_and_a_later
     async with browser() as client:  # a reviewer's is recorded as a reviewer's: they hear of ideas to review
         await sign_in(client, portal, "reviewer")
     assert (await subscriptions.of("reviewer")).json()["reviewer"] is True
+
+
+async def test_a_new_address_at_the_provider_reaches_the_subscription_at_sign_in_with_the_choices_kept(
+        portal, keycloak):
+    subscriptions = Subscriptions(portal, keycloak)
+    async with browser() as client:
+        await sign_in(client, portal)
+        page = await client.get(f"{portal.url}/account/emails")
+        await client.post(f"{portal.url}/account/emails", data=choices(page, my_ideas="weekly", endorsed="never"))
+    chosen = (await subscriptions.of("contributor")).json()
+    await set_email(keycloak, portal, "contributor", f"new.address@{portal.department}.example")
+    async with browser() as client:
+        await sign_in(client, portal)
+    moved = (await subscriptions.of("contributor")).json()
+    assert moved["email"] == f"new.address@{portal.department}.example"
+    assert moved["preferences"] == chosen["preferences"] == DEFAULTS | {"my_ideas": "weekly", "endorsed": "never"}
+    assert moved["event_types"] == chosen["event_types"] and moved["reviewer"] is False
 
 
 async def test_a_contributor_chooses_how_often_for_each_kind_and_which_news_and_reads_them_back(portal, keycloak):
@@ -185,6 +204,28 @@ async def test_signing_in_works_when_the_notifications_service_is_down(
             assert landed.url.path == "/" and "Signed in as" in landed.text
             emails = await client.get(f"{portal.url}/account/emails")
             assert emails.status_code == 503
+
+
+async def test_signing_in_waits_for_a_notifications_service_that_does_not_answer_only_a_few_seconds(
+        tmp_path, kafka_bootstrap, new_database, department, realm):
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # the request, never answered
+        await asyncio.sleep(60)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async for portal in start_portal(tmp_path, kafka_bootstrap, new_database, department, realm,
+                                         NOTIFICATIONS_API_URL=f"http://127.0.0.1:{port}"):
+            async with browser() as client:
+                started = time.monotonic()
+                landed = await sign_in(client, portal)
+                assert landed.url.path == "/" and "Signed in as" in landed.text
+                assert time.monotonic() - started < 9  # the portal gives up on it after 5 s
+            assert "portal.address_not_recorded" in (tmp_path / "portal.log").read_text()
+    finally:
+        server.close()
 
 
 async def set_email(keycloak, portal, role: str, email: str) -> None:

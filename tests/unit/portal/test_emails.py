@@ -90,6 +90,17 @@ def test_the_first_subscription_leaves_preferences_and_news_to_the_service():
         "email": "ann@dwp.example", "display_name": "Ann", "reviewer": False}
 
 
+def test_a_later_sign_in_writes_only_a_new_address_or_role_and_keeps_every_choice():
+    stored = {"email": "ann@dwp.example", "reviewer": False, "preferences": ALL_KINDS,
+              "event_types": [FULL + "idea.declined.v1"]}
+    assert story.address_update(stored, "ann@dwp.example", "Ann", False) is None
+    assert story.address_update(stored, "ann.new@dwp.example", "Ann", False) == {
+        "email": "ann.new@dwp.example", "display_name": "Ann", "preferences": ALL_KINDS,
+        "event_types": [FULL + "idea.declined.v1"], "reviewer": False}
+    promoted = story.address_update(stored, "ann@dwp.example", None, True)
+    assert promoted["reviewer"] is True and promoted["preferences"] == ALL_KINDS
+
+
 def test_a_name_the_notifications_service_would_refuse_is_left_out_rather_than_refusing_the_address():
     assert story.email_name(" Ann O’Neil (DWP) ") == "Ann O’Neil (DWP)"
     assert story.email_name("Zoë Smith-Jones") == "Zoë Smith-Jones"
