@@ -180,3 +180,43 @@ async def test_a_subscribers_address_and_name_are_shown_to_admins_and_to_the_per
         assert got.json()["person"] == pseudonymise(SECRET, "bob") and got.json()["event_types"] == [
             "uk.gov.innovation.idea.submitted.v1"]
     assert (await client.get("/v1/subscriptions/bob", headers=service.headers("stranger", person="bob"))).status_code == 404
+
+
+async def test_preferences_are_checked_read_back_whole_and_a_create_only_put_keeps_the_persons_choices(service):
+    client, mine = service.client, service.headers("contributor", person="pat")
+    refused = [
+        ({"preferences": {"everything": "daily"}}, ("preferences.everything", "kind")),
+        ({"preferences": {"my_ideas": "hourly"}}, ("preferences.my_ideas", "rhythm")),
+        ({"preferences": {"my_ideas": "x" * 41}}, ("preferences.my_ideas", "string_too_long")),
+        ({"preferences": {f"k{i}": "daily" for i in range(5)}}, ("preferences", "too_long")),
+        ({"preferences": ["my_ideas"]}, ("preferences", "dict_type")),
+        ({"preferences": {"my_ideas\r\nBcc: x": "daily"}}, ("preferences.my_ideas  Bcc: x", "kind")),
+        ({"reviewer": "yes please"}, ("reviewer", "bool_parsing")),
+        ({"event_types": ["idea.exploded.v1"]}, ("event_types", "known_event_type")),
+    ]
+    for extra, (field, rule) in refused:
+        response = await client.put("/v1/subscriptions/pat", headers=mine, json={"email": "pat@dept.example.org", **extra})
+        assert response.status_code == 422, (extra, response.text)
+        found = rules(response)
+        assert any(f.startswith(field.split(" ")[0]) and r == rule for f, r in found), (extra, found)
+    assert (await client.get("/v1/subscriptions/pat", headers=mine)).status_code == 404  # nothing was stored
+
+    created = await client.put("/v1/subscriptions/pat", headers={**mine, "If-None-Match": "*"},
+                               json={"email": "pat@dept.example.org", "reviewer": True})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["preferences"] == {"my_ideas": "immediately", "endorsed": "weekly", "review_queue": "weekly",
+                                   "department": "weekly"}
+    assert body["reviewer"] is True and body["email_refused_at"] is None and len(body["event_types"]) == 4
+
+    changed = await client.put("/v1/subscriptions/pat", headers=mine, json={
+        "email": "pat@dept.example.org", "preferences": {"endorsed": "daily", "department": "never"}, "event_types": []})
+    assert changed.status_code == 200 and changed.json()["preferences"]["endorsed"] == "daily"
+    again = await client.put("/v1/subscriptions/pat", headers={**mine, "If-None-Match": "*"},
+                             json={"email": "other@dept.example.org"})
+    assert again.status_code == 412 and again.json()["detail"][0]["field"] == "If-None-Match"
+    kept = (await client.get("/v1/subscriptions/pat", headers=mine)).json()
+    assert kept["email"] == "pat@dept.example.org" and kept["preferences"]["department"] == "never"
+    odd = await client.put("/v1/subscriptions/pat", headers={**mine, "If-None-Match": '"abc"'},
+                           json={"email": "pat@dept.example.org"})
+    assert odd.status_code == 422 and rules(odd) == {("If-None-Match", "*")}
