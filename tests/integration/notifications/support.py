@@ -15,11 +15,13 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 
 from services.notifications.config import NotificationsSettings
+from services.notifications.consumers import department_group
 from services.notifications.main import build
 from shared.events.pseudonym import pseudonymise
 from shared.events.topics import STREAMS, topic_name
-from tests.support.kafka import create_topics
+from tests.support.kafka import consumer_lag, create_topics
 from tests.support.services import RunningService, serving
+from tests.support.waiting import eventually
 
 SECRET = "pseudonym-secret-for-tests"
 LOCAL_RECEIVERS = "127.0.0.0/8,::1/128"  # the tests' receivers listen on loopback
@@ -209,3 +211,17 @@ def assert_names_nobody(message: email.message.EmailMessage, *refs: str) -> None
         assert not PSEUDONYM.search(where), where
         for ref in refs:
             assert ref not in where, (ref, where)
+
+
+async def caught_up(kafka_bootstrap: str, department: str, stream: str = "ideas") -> None:
+    """Waits until the department consumer has committed everything on the department's `stream`."""
+    async def no_lag():
+        return await consumer_lag(kafka_bootstrap, department_group(department), topic_name(department, stream)) == 0 or None
+    await eventually(no_lag, what=f"the notifications consumer caught up on {stream}")
+
+
+async def all_delivered(service: RunningService, count: int, **filters: str) -> list[dict[str, Any]] | None:
+    """The deliveries (matching `filters`), once there are `count` and every one is delivered."""
+    response = await service.client.get("/v1/deliveries", params={"limit": 200, **filters}, headers=service.headers("admin"))
+    items = response.json()["items"]
+    return items if len(items) >= count and all(d["status"] == "delivered" for d in items) else None

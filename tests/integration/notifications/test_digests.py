@@ -13,13 +13,13 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.notifications.consumers import department_group
 from shared.events import IdeaEndorsed, IdeaShortlisted, IdeaSubmitted, new_event
-from shared.events.topics import topic_name
 from tests.integration.notifications.support import (
     SECRET,
     _Collect,
+    all_delivered,
     assert_names_nobody,
+    caught_up,
     parts,
     pseudonym,
     running_notifications,
@@ -27,7 +27,7 @@ from tests.integration.notifications.support import (
     subscribe,
     to,
 )
-from tests.support.kafka import consumer_lag, publish
+from tests.support.kafka import publish
 from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
@@ -59,20 +59,8 @@ def endorsed_then_shortlisted(department, endorsers, count):
     return events, ideas
 
 
-async def caught_up(kafka_bootstrap, department):
-    async def lag():
-        return await consumer_lag(kafka_bootstrap, department_group(department), topic_name(department, "ideas")) == 0 or None
-    await eventually(lag, what="the notifications consumer caught up")
-
-
 def ideas_in(message) -> list[str]:
     return IDEA_LINK.findall(parts(message)[0])
-
-
-async def delivered(service, count):
-    response = await service.client.get("/v1/deliveries", params={"limit": 200}, headers=service.headers("admin"))
-    items = response.json()["items"]
-    return items if len(items) >= count and all(d["status"] == "delivered" for d in items) else None
 
 
 async def test_daily_and_weekly_digests_hold_every_event_of_their_period_once_with_two_replicas(
@@ -96,9 +84,9 @@ async def test_daily_and_weekly_digests_hold_every_event_of_their_period_once_wi
         async with contextlib.AsyncExitStack() as stack:
             replicas = [await stack.enter_async_context(running_notifications(
                 kafka_bootstrap, dsn, department, smtp_port=smtp_port, poll_seconds=0.1, **moment)) for _ in range(2)]
-            items = await eventually(lambda: delivered(replicas[0], 2), what="two digests delivered")
+            items = await eventually(lambda: all_delivered(replicas[0], 2), what="two digests delivered")
             await asyncio.sleep(1.5)  # time for a second replica's (wrong) second digest to show
-            assert len(await delivered(replicas[0], 2)) == 2 and len(items) == 2
+            assert len(await all_delivered(replicas[0], 2)) == 2 and len(items) == 2
             assert {d["digest_id"] is not None for d in items} == {True}
 
             # Later events belong to the next period: nothing is sent for them now
@@ -120,7 +108,7 @@ async def test_daily_and_weekly_digests_hold_every_event_of_their_period_once_wi
         # The next period's digests hold the later events, and only them
         async with running_notifications(kafka_bootstrap, dsn, department, smtp_port=smtp_port,
                                          **digest_moment(timedelta(seconds=1))) as service:
-            await eventually(lambda: delivered(service, 4), what="the next period's two digests")
+            await eventually(lambda: all_delivered(service, 4), what="the next period's two digests")
         for who in (daily, weekly):
             first, second = to(mailbox, f"{who}@dept.example.org")
             assert sorted(ideas_in(second)) == sorted(map(str, later_ideas))

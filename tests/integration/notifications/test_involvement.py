@@ -4,7 +4,6 @@ events: on the real broker and database, with an SMTP server."""
 import uuid
 from datetime import date
 
-from services.notifications.consumers import department_group
 from shared.events import (
     ExperimentOverdue,
     ExperimentPlanned,
@@ -18,9 +17,10 @@ from shared.events import (
     new_event,
 )
 from shared.events.experiments import Measure
-from shared.events.topics import topic_name
 from tests.integration.notifications.support import (
+    all_delivered,
     assert_names_nobody,
+    caught_up,
     parts,
     pseudonym,
     running_notifications,
@@ -28,7 +28,7 @@ from tests.integration.notifications.support import (
     subscribe,
     to,
 )
-from tests.support.kafka import consumer_lag, publish
+from tests.support.kafka import publish
 from tests.support.waiting import eventually
 
 PEOPLE = ("ref-author-31", "ref-fan-one-52", "ref-fan-two-67", "ref-sponsor-84", "ref-reviewer-93", "ref-reader-15")
@@ -44,19 +44,6 @@ def _events(department, idea, *, title="Fewer forms for carers"):
         new_event(IdeaBacked(idea_id=idea, sponsor=sponsor, budget_gbp=12000, staff_days=20, timebox_weeks=6,
                              note="Start with one office."), department=department, service="ideas"),
     ]
-
-
-async def _settled(service, count):
-    response = await service.client.get("/v1/deliveries", params={"channel": "email", "limit": 200},
-                                        headers=service.headers("admin"))
-    items = response.json()["items"]
-    return items if len(items) >= count and all(d["status"] == "delivered" for d in items) else None
-
-
-async def _caught_up(kafka_bootstrap, department, stream="ideas"):
-    async def lag():
-        return await consumer_lag(kafka_bootstrap, department_group(department), topic_name(department, stream)) == 0 or None
-    await eventually(lag, what="the notifications consumer caught up")
 
 
 async def test_the_author_and_both_endorsers_of_a_backed_idea_each_get_one_email_with_the_resources_and_a_link(
@@ -78,11 +65,11 @@ async def test_the_author_and_both_endorsers_of_a_backed_idea_each_get_one_email
         events = _events(department, idea)
         await publish(kafka_bootstrap, *events)
         # backed: the author and the two endorsers; submitted: the reviewer (a new idea in their queue)
-        items = await eventually(lambda: _settled(service, 4), what="four emails delivered")
-        await _caught_up(kafka_bootstrap, department)
+        items = await eventually(lambda: all_delivered(service, 4), what="four emails delivered")
+        await caught_up(kafka_bootstrap, department)
         await publish(kafka_bootstrap, *events)  # every event again: a redelivery adds nothing
-        await _caught_up(kafka_bootstrap, department)
-        assert len(await _settled(service, 4)) == 4 and len(items) == 4
+        await caught_up(kafka_bootstrap, department)
+        assert len(await all_delivered(service, 4)) == 4 and len(items) == 4
 
         for who in (author, fan1, fan2):
             (message,) = to(mailbox, f"{who}@dept.example.org")
@@ -118,7 +105,7 @@ async def test_the_author_of_a_declined_idea_gets_the_reason_and_the_note(kafka_
                       new_event(IdeaDeclined(idea_id=idea, by=pseudonym("ref-panel-chair"), reason="not_feasible",
                                              note="The phone system cannot be changed before 2028."),
                                 department=department, service="ideas"))
-        await eventually(lambda: _settled(service, 1), what="the email about the decision")
+        await eventually(lambda: all_delivered(service, 1), what="the email about the decision")
         (message,) = to(mailbox, f"{author}@dept.example.org")
         text, html = parts(message)
         assert "Robots answer the phones" in message["Subject"] and "declined" in message["Subject"].lower()
@@ -143,7 +130,7 @@ async def test_a_person_who_chose_never_hears_nothing_and_one_without_an_address
                        new_event(IdeaBacked(idea_id=idea, sponsor=pseudonym("ref-s"), budget_gbp=1, staff_days=1,
                                             timebox_weeks=1), department=department, service="ideas")]
         await publish(kafka_bootstrap, *events)
-        await _caught_up(kafka_bootstrap, department)
+        await caught_up(kafka_bootstrap, department)
         response = await service.client.get("/v1/deliveries", headers=service.headers("admin"))
         assert response.json()["items"] == [] and mailbox.messages == []
 
@@ -167,7 +154,7 @@ async def test_the_squad_and_the_author_follow_the_experiment_to_its_outcome_and
         # Days apart in life, so in the order they happen: each topic is read on its own
         await publish(kafka_bootstrap, ours(IdeaSubmitted(idea_id=idea, title="Text reminders", problem="Missed appointments.",
                                                           proposal="Texts.", submitted_by=pseudonym(author)), "ideas"))
-        await _caught_up(kafka_bootstrap, department)
+        await caught_up(kafka_bootstrap, department)
         await publish(
             kafka_bootstrap,
             ours(ExperimentPlanned(experiment_id=experiment, idea_id=idea, hypothesis="Texts halve missed appointments.",
@@ -176,7 +163,7 @@ async def test_the_squad_and_the_author_follow_the_experiment_to_its_outcome_and
                                    staff_days=10, by=pseudonym(lead), squad=(pseudonym(member),)), "experiments"),
             ours(ExperimentStarted(experiment_id=experiment, started_on=date(2026, 1, 5), by=pseudonym(lead)), "experiments"),
             ours(ExperimentOverdue(experiment_id=experiment, ended_on=date(2026, 3, 2)), "experiments"))
-        await _caught_up(kafka_bootstrap, department, "experiments")
+        await caught_up(kafka_bootstrap, department, "experiments")
         await publish(
             kafka_bootstrap,
             ours(OutcomeRecorded(outcome_id=outcome, experiment_id=experiment, idea_id=idea, result="succeeded",
@@ -184,12 +171,12 @@ async def test_the_squad_and_the_author_follow_the_experiment_to_its_outcome_and
                                  recommendation="adopt_elsewhere", by=pseudonym(lead)), "experiments"))
         # planned: author, member (the lead planned it); started: author, member; overdue: all three;
         # recorded: author, member
-        await eventually(lambda: _settled(service, 9), what="the experiment's emails")
+        await eventually(lambda: all_delivered(service, 9), what="the experiment's emails")
         await publish(kafka_bootstrap, new_event(
             OutcomeAdopted(adoption_id=uuid.uuid4(), origin_department=department, origin_outcome_id=outcome,
                            adopting_department=other, adopted_by=pseudonym("ref-elsewhere"), note="Trying it in Leeds."),
             department=other, service="experiments"))
-        await eventually(lambda: _settled(service, 12), what="the adoption told to all three")
+        await eventually(lambda: all_delivered(service, 12), what="the adoption told to all three")
 
         def subjects(ref):
             return [m["Subject"] for m in to(mailbox, f"{ref}@dept.example.org")]
