@@ -10,13 +10,16 @@
 #     owning service; a department's systems write only its intake (deploy/README.md, "Who may do
 #     what on Kafka").
 # Adding a department: run it again with the department in INNOVATION_DEPARTMENTS (and its
-# principals' passwords in the environment); what exists already is left as it is.
+# principals' passwords in the environment); what exists already is left as it is. It may be run
+# with the new department alone: the departments set up before are found by their intake topics
+# and get the same cross-department grants (each other's outcomes) as if they had been listed,
+# and their principals' passwords are neither needed nor touched.
 #
 # Env: KAFKA_BOOTSTRAP (kafka:9092), KAFKA_ADMIN_USER (admin), KAFKA_ADMIN_PASSWORD (required),
 #      INNOVATION_DEPARTMENTS ("dwp hmrc"), KAFKA_PARTITIONS (6), KAFKA_REPLICATION (1),
 #      KAFKA_PASSWORD_<PRINCIPAL> per principal, upper case with - as _:
 #      KAFKA_PASSWORD_DWP_IDEAS, ..., KAFKA_PASSWORD_DWP_SYSTEMS, KAFKA_PASSWORD_REPORTING.
-#      KAFKA_BIN (/opt/kafka/bin).
+#      KAFKA_BIN (/opt/kafka/bin), KAFKA_INIT_WAIT_SECONDS (180: how long to wait for the broker).
 set -euo pipefail
 
 BIN=${KAFKA_BIN:-/opt/kafka/bin}
@@ -86,6 +89,24 @@ acl() {
 allow() { acl allow "$@"; }
 deny() { acl deny "$@"; }
 
+# Wait for the broker (run by hand, it may be restarting) and read the topics it has. The tools
+# print their errors on stdout or stderr, depending on the image's logging set-up: both are read.
+probe_config=$(mktemp) probe_output=$(mktemp)
+trap 'rm -f "$admin_config" "$probe_config" "$probe_output"' EXIT
+cp "$admin_config" "$probe_config"
+printf 'request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n' >>"$probe_config"
+deadline=$((SECONDS + ${KAFKA_INIT_WAIT_SECONDS:-180}))
+until "$BIN/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$probe_config" --list >"$probe_output" 2>&1; do
+  ! grep -qE 'SaslAuthenticationException|Authentication failed' "$probe_output" \
+    || fail "Kafka at $BOOTSTRAP refused the admin's password (KAFKA_ADMIN_PASSWORD)"
+  [ "$SECONDS" -lt "$deadline" ] || fail "Kafka at $BOOTSTRAP did not answer the admin in ${KAFKA_INIT_WAIT_SECONDS:-180} s; last error: $(grep -m1 -iE 'error|exception' "$probe_output" || tail -n1 "$probe_output")"
+  echo "kafka-init: waiting for Kafka at $BOOTSTRAP"
+  sleep 3
+done
+# Every department this script has set up (it has intake topics), listed now or before.
+KNOWN=$(printf '%s\n' $DEPARTMENTS $(sed -nE 's/^innovation\.([a-z][a-z0-9-]{1,30})\.inbound\.outcomes\.v1$/\1/p' "$probe_output") | sort -u | tr '\n' ' ')
+listed() { [[ " $DEPARTMENTS " == *" $1 "* ]]; }
+
 echo "kafka-init: topics"
 for dept in $DEPARTMENTS; do
   for stream in $STREAMS; do
@@ -115,10 +136,15 @@ for dept in $DEPARTMENTS; do
   # experiments opens experiments from ideas; notifications reads all three streams.
   allow "$dept-experiments" literal topic "innovation.$dept.ideas.v1" Read Describe
   for stream in $STREAMS; do allow "$dept-notifications" literal topic "innovation.$dept.$stream.v1" Read Describe; done
-  # Both read every department's outcomes (the catalogue of adoptable outcomes; adoptions of theirs).
-  for other in $DEPARTMENTS; do
+  # Both read every department's outcomes (the catalogue of adoptable outcomes; adoptions of theirs),
+  # and those of a department set up before read this one's.
+  for other in $KNOWN; do
     allow "$dept-experiments" literal topic "innovation.$other.outcomes.v1" Read Describe
     [ "$other" = "$dept" ] || allow "$dept-notifications" literal topic "innovation.$other.outcomes.v1" Read Describe
+    if ! listed "$other"; then
+      allow "$other-experiments" literal topic "innovation.$dept.outcomes.v1" Read Describe
+      allow "$other-notifications" literal topic "innovation.$dept.outcomes.v1" Read Describe
+    fi
   done
   # The department's own systems: write its intake, nothing else.
   scram_user "$dept-systems"
@@ -135,4 +161,4 @@ for dept in $DEPARTMENTS; do deny "$REPORTING_USER" prefixed topic "innovation.$
 allow "$REPORTING_USER" literal topic "innovation.dlq.reporting" Write
 allow "$REPORTING_USER" literal group "$REPORTING_GROUP" Read
 
-echo "kafka-init: done for departments: $DEPARTMENTS"
+echo "kafka-init: done for departments: $DEPARTMENTS (set up on this cluster: $KNOWN)"

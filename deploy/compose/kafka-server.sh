@@ -25,6 +25,7 @@ CONFIG_DIR=${KAFKA_CONFIG_DIR:-/tmp/innovation-kafka}
 [[ $ADMIN_PASSWORD =~ ^[A-Za-z0-9._~-]{12,128}$ ]] \
   || { echo "KAFKA_ADMIN_PASSWORD must be 12-128 characters of A-Z a-z 0-9 . _ ~ -" >&2; exit 2; }
 
+umask 077  # the configuration holds the admin's password
 mkdir -p "$CONFIG_DIR" "$DATA_DIR"
 scram_jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$ADMIN_USER\" password=\"$ADMIN_PASSWORD\";"
 

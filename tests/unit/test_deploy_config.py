@@ -1,6 +1,7 @@
 """The container deployment, checked without a container engine: the compose file, its secrets
-(required, no defaults, a template and a generator), the Kafka init script (run with recording
-stand-ins for Kafka's tools) and the settings it feeds."""
+(required, no defaults, a template and a generator), its images (official by default, each
+overridable), the Kafka init script (run with recording stand-ins for Kafka's tools, which keep the
+topics it creates like a cluster would) and the settings it feeds."""
 
 import os
 import re
@@ -44,6 +45,13 @@ SERVICES = ("ideas", "experiments", "notifications")
 OWNER = {"ideas": "ideas", "experiments": "experiments", "outcomes": "experiments"}  # each stream's one writer
 INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
 REQUIRED = re.compile(r"([A-Z][A-Z0-9_]*):\?(.*)")
+DEFAULTED = re.compile(r"([A-Z][A-Z0-9_]*):-(.*)")
+# The only variables with a default: the images (official ones) and Kafka's port on the host.
+IMAGES = {"KAFKA_IMAGE": "apache/kafka:4.1.1", "POSTGRES_IMAGE": "postgres:16",
+          "MAILPIT_IMAGE": "axllent/mailpit:v1.34.0"}
+BUILD_IMAGES = {"PYTHON_IMAGE": "python:3.11-slim", "NODE_IMAGE": "node:22-slim"}
+DEFAULTS = {**IMAGES, **BUILD_IMAGES, "KAFKA_EXTERNAL_PORT": "19092"}
+DOCKERFILE = ROOT / "Dockerfile"
 
 
 class MissingVariable(Exception):
@@ -51,8 +59,12 @@ class MissingVariable(Exception):
 
 
 def resolve(value, env: dict[str, str]) -> str:
-    """Compose's interpolation of `${NAME:?message}`: the value from `env`, or the message when unset or empty."""
+    """Compose's interpolation of `${NAME:?message}` (the value from `env`, or the message when unset or
+    empty) and `${NAME:-default}` (the value, or the default)."""
     def one(match: re.Match) -> str:
+        if defaulted := DEFAULTED.fullmatch(match.group(1)):
+            name, default = defaulted.groups()
+            return env.get(name) or default
         name, message = REQUIRED.fullmatch(match.group(1)).groups()
         if not env.get(name):
             raise MissingVariable(message)
@@ -73,18 +85,54 @@ def dot_env(tmp_path_factory) -> dict[str, str]:
     return env_file(path)
 
 
+def kafka_stand_ins(bin_dir: Path, list_failures: int = 0, list_error: str = "") -> Path:
+    """Stand-ins for Kafka's tools that record their arguments (in `calls`) and keep the topics
+    `kafka-topics.sh --create` makes (in `topics`), which `--list` prints, like a cluster. The first
+    `list_failures` listings fail, printing `list_error` (on stdout, as Kafka's TopicCommand does)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    log, topics, failures = bin_dir / "calls", bin_dir / "topics", bin_dir / "list-failures"
+    topics.touch()
+    failures.write_text(str(list_failures))
+    record = f'{{ printf "%s" "$(basename "$0")"; for a in "$@"; do printf "\\t%s" "$a"; done; echo; }} >>"{log}"\n'
+    for tool in ("kafka-configs.sh", "kafka-acls.sh"):
+        (bin_dir / tool).write_text("#!/bin/sh\n" + record)
+    (bin_dir / "kafka-topics.sh").write_text("#!/bin/sh\n" + record + f"""
+case " $* " in *" --list "*)
+  left=$(cat "{failures}"); if [ "$left" -gt 0 ]; then echo $((left - 1)) >"{failures}"; echo "{list_error}"; exit 1; fi
+  cat "{topics}";;
+esac
+case " $* " in *" --create "*)
+  take=; for a in "$@"; do
+    [ -n "$take" ] && {{ grep -qxF "$a" "{topics}" || echo "$a" >>"{topics}"; }}; take=; [ "$a" = --topic ] && take=1
+  done;;
+esac
+exit 0
+""")
+    for tool in bin_dir.glob("*.sh"):
+        tool.chmod(0o755)
+    return bin_dir
+
+
+def run_init(bin_dir: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(INIT_SCRIPT)], env={"PATH": os.environ["PATH"], "KAFKA_BIN": str(bin_dir), **env},
+                          check=check, capture_output=True, text=True, timeout=60)
+
+
+def calls_of(bin_dir: Path) -> list[list[str]]:
+    log = bin_dir / "calls"
+    return [line.split("\t") for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def compose_init_env(dot_env: dict[str, str]) -> dict[str, str]:
+    return {k: resolve(v, dot_env) for k, v in INIT_ENV.items()}
+
+
 @pytest.fixture(scope="module")
 def init_calls(tmp_path_factory, dot_env) -> list[list[str]]:
-    """Runs kafka-init.sh with stand-ins for Kafka's tools that record their arguments."""
-    bin_dir = tmp_path_factory.mktemp("kafka-bin")
-    log = bin_dir / "calls"
-    for tool in ("kafka-topics.sh", "kafka-configs.sh", "kafka-acls.sh"):
-        stand_in = bin_dir / tool
-        stand_in.write_text(f'#!/bin/sh\n{{ printf "%s" "{tool}"; for a in "$@"; do printf "\\t%s" "$a"; done; echo; }} >>"{log}"\n')
-        stand_in.chmod(0o755)
-    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": str(bin_dir), **{k: resolve(v, dot_env) for k, v in INIT_ENV.items()}}
-    subprocess.run(["bash", str(INIT_SCRIPT)], env=env, check=True, capture_output=True, timeout=60)
-    return [line.split("\t") for line in log.read_text().splitlines()]
+    """Runs kafka-init.sh as compose's init service does, against the stand-ins."""
+    bin_dir = kafka_stand_ins(tmp_path_factory.mktemp("kafka-bin"))
+    run_init(bin_dir, compose_init_env(dot_env))
+    return calls_of(bin_dir)
 
 
 def option(call: list[str], name: str) -> str | None:
@@ -244,7 +292,8 @@ def test_every_service_has_its_contract_port_and_a_readiness_healthcheck():
         assert spec["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in ("kafka", "postgres", "mailpit"):
         assert COMPOSE["services"][name]["healthcheck"]["test"]
-    assert COMPOSE["services"]["kafka"]["image"] == "apache/kafka:4.1.1"
+        assert COMPOSE["services"][name]["restart"] == "unless-stopped"
+    assert resolve(COMPOSE["services"]["kafka"]["image"], {}) == "apache/kafka:4.1.1"
     assert COMPOSE["services"]["init"]["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
@@ -308,15 +357,83 @@ def test_sasl_without_credentials_is_refused(monkeypatch):
 
 
 def test_every_interpolated_variable_is_required_and_named_when_missing():
-    """No `${NAME:-default}` and no bare `$NAME`: compose without a .env stops, naming what to set."""
+    """No `${NAME:-default}` but for the images and Kafka's host port, and no bare `$NAME`: compose
+    without a .env stops, naming what to set."""
     found = INTERPOLATION.findall(COMPOSE_TEXT)
     assert found
+    defaulted = set()
     for expression in found:
+        if (with_default := DEFAULTED.fullmatch(expression)) and with_default.group(1) in DEFAULTS:
+            name, default = with_default.groups()
+            assert default == DEFAULTS[name], f"${{{expression}}}: the default is {DEFAULTS[name]}"
+            defaulted.add(name)
+            continue
         required = REQUIRED.fullmatch(expression)
         assert required, f"${{{expression}}} has a default or no message"
         name, message = required.groups()
         assert message.startswith(f"{name} is not set") and ".env.example" in message
+    assert defaulted == set(DEFAULTS)
+    assert not any(re.search("PASSWORD|SECRET", name) for name in defaulted)
     assert not re.search(r"\$[A-Za-z_]", COMPOSE_TEXT.replace("$${", "").replace("${", ""))
+
+
+def test_every_image_is_the_official_one_unless_overridden():
+    services = COMPOSE["services"]
+    image_of = {"kafka": "KAFKA_IMAGE", "init": "KAFKA_IMAGE", "postgres": "POSTGRES_IMAGE", "mailpit": "MAILPIT_IMAGE"}
+    assert set(image_of) | set(app_services()) == set(services)  # every service is one or the other
+    for service, variable in image_of.items():
+        image = services[service]["image"]
+        assert image == f"${{{variable}:-{IMAGES[variable]}}}"
+        assert resolve(image, {}) == IMAGES[variable]
+        assert resolve(image, {variable: "innovation-standin/x:1"}) == "innovation-standin/x:1"
+        assert ":" in IMAGES[variable] and not IMAGES[variable].endswith(":latest")  # pinned
+    for name, spec in app_services().items():
+        build = spec["build"]
+        assert build["context"] == "."
+        assert {arg: resolve(value, {}) for arg, value in build["args"].items()} == BUILD_IMAGES
+        overridden = {arg: f"innovation-standin/{arg.lower()}:1" for arg in BUILD_IMAGES}
+        assert {arg: resolve(value, overridden) for arg, value in build["args"].items()} == overridden, name
+
+
+def test_the_dockerfile_takes_its_base_images_as_build_arguments():
+    lines = [line.strip() for line in DOCKERFILE.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    froms = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
+    declared = dict(line[len("ARG "):].split("=", 1) for line in lines[:froms[0]] if line.startswith("ARG "))
+    assert declared == BUILD_IMAGES  # declared before the first FROM, with the official defaults
+    assert [lines[i].split()[1] for i in froms] == ["${NODE_IMAGE}", "${PYTHON_IMAGE}"]
+
+
+def test_the_build_context_leaves_out_the_local_state():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".git", ".venv", ".cache", ".run", "**/node_modules", ".env"} <= ignored
+    assert not {"shared", "services", "pyproject.toml", "README.md"} & ignored  # what the Dockerfile copies
+
+
+def test_nothing_without_sign_in_is_published_beyond_the_host():
+    services = COMPOSE["services"]
+    for port in services["mailpit"]["ports"]:  # its web page and API have no sign-in
+        assert port.startswith("127.0.0.1:")
+    assert "ports" not in services["postgres"] and "ports" not in services["init"]
+    [kafka_port] = services["kafka"]["ports"]
+    assert kafka_port == "127.0.0.1:${KAFKA_EXTERNAL_PORT:-19092}:19092"
+    env = services["kafka"]["environment"]
+    assert env["KAFKA_EXTERNAL_PORT"] == "19092"
+    for host_port in ("19092", "29192"):  # advertised as the host's port, whichever it is
+        assert resolve(env["KAFKA_EXTERNAL_ADVERTISED"], {"KAFKA_EXTERNAL_PORT": host_port}) == f"127.0.0.1:{host_port}"
+        assert resolve(kafka_port, {"KAFKA_EXTERNAL_PORT": host_port}) == f"127.0.0.1:{host_port}:19092"
+
+
+def test_healthchecks_use_only_what_each_image_has():
+    services = COMPOSE["services"]
+    kafka = " ".join(services["kafka"]["healthcheck"]["test"])
+    assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in kafka and "/tmp/innovation-kafka/admin.properties" in kafka
+    assert "KAFKA_HEAP_OPTS=-Xmx128m " in kafka  # not the broker's heap for each probe
+    # TCP: while the first start runs its init scripts, the server listens on its socket only
+    assert "pg_isready -h 127.0.0.1" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert services["mailpit"]["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
+    for spec in app_services().values():
+        assert spec["healthcheck"]["test"][:2] == ["CMD", "python"]  # the app image has no curl
 
 
 def test_compose_without_a_dot_env_stops_at_every_secret():
@@ -332,9 +449,12 @@ def test_compose_without_a_dot_env_stops_at_every_secret():
 
 def test_the_example_lists_every_variable_compose_reads_and_holds_no_secret():
     example = env_file(ENV_EXAMPLE)
-    needed = {REQUIRED.fullmatch(expression).group(1) for expression in INTERPOLATION.findall(COMPOSE_TEXT)}
+    needed = {REQUIRED.fullmatch(e).group(1) for e in INTERPOLATION.findall(COMPOSE_TEXT) if REQUIRED.fullmatch(e)}
     assert set(example) == needed == set(OLD_DEMO_VALUES) | SYSTEMS_PASSWORDS
     assert all(value == "" for value in example.values())  # copied unchanged, compose still stops
+    optional = dict(line[2:].split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines()
+                    if re.match(r"# [A-Z][A-Z0-9_]*=", line))
+    assert optional == DEFAULTS  # documented, commented out, with compose's defaults
 
 
 def test_new_env_writes_fresh_secrets_the_services_accept_and_never_overwrites(tmp_path, dot_env):
@@ -368,3 +488,110 @@ def test_the_init_refuses_a_missing_systems_password_before_touching_the_cluster
     result = subprocess.run(["bash", str(INIT_SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "KAFKA_PASSWORD_DWP_SYSTEMS is not set" in result.stderr
     assert "/nonexistent" not in result.stderr  # no Kafka tool was run
+
+
+def acl_grants(calls) -> set[tuple[str, ...]]:
+    """Each kafka-acls.sh call but for the admin's properties file (a new temporary one each run)."""
+    return {tuple(arg for i, arg in enumerate(c) if i == 0 or c[i - 1] != "--command-config")
+            for c in calls if c[0] == "kafka-acls.sh"}
+
+
+def test_the_init_run_again_changes_nothing(tmp_path, dot_env):
+    cluster = kafka_stand_ins(tmp_path / "kafka-bin")
+    run_init(cluster, compose_init_env(dot_env))
+    first = calls_of(cluster)
+    topics = (cluster / "topics").read_text()
+    run_init(cluster, compose_init_env(dot_env))
+    again = calls_of(cluster)[len(first):]
+    assert (cluster / "topics").read_text().splitlines() == topics.splitlines()  # --if-not-exists: no new topic
+    assert acl_grants(again) == acl_grants(first) and principals(again) == principals(first)
+
+
+def test_a_new_department_alone_gets_what_listing_every_department_gives(tmp_path, dot_env):
+    """`INNOVATION_DEPARTMENTS=dfe` on a cluster set up for dwp and hmrc: the departments before are found
+    by their intake topics, so the grants between them and dfe are those of a run listing all three, and
+    the run needs (and touches) no password but dfe's and reporting's."""
+    dfe = {f"KAFKA_PASSWORD_DFE_{s.upper()}": f"dfe-{s}-password-1" for s in (*SERVICES, "systems")}
+    base = compose_init_env(dot_env)
+    cluster = kafka_stand_ins(tmp_path / "cluster")
+    # a department that runs none of our services writes its own streams: it has no intake topics
+    (cluster / "topics").write_text("innovation.fsa.outcomes.v1\n")
+    run_init(cluster, base)
+    before = calls_of(cluster)
+    alone_env = {k: v for k, v in base.items() if not re.fullmatch(r"KAFKA_PASSWORD_(DWP|HMRC)_.*", k)}
+    alone = run_init(cluster, {**alone_env, **dfe, "INNOVATION_DEPARTMENTS": "dfe"})
+    assert "set up on this cluster: dfe dwp hmrc" in alone.stdout
+    added = calls_of(cluster)[len(before):]
+
+    everyone = kafka_stand_ins(tmp_path / "everyone")
+    (everyone / "topics").write_text("innovation.fsa.outcomes.v1\n")
+    run_init(everyone, {**base, **dfe, "INNOVATION_DEPARTMENTS": "dwp hmrc dfe"})
+    together = calls_of(everyone)
+
+    assert acl_grants(before) | acl_grants(added) == acl_grants(together)
+    assert created_topics(before) | created_topics(added) == created_topics(together)
+    assert principals(added) == {f"dfe-{s}" for s in (*SERVICES, "systems")} | {"reporting"}
+    combined = before + added
+    for department in DEPARTMENTS:
+        for service in ("experiments", "notifications"):
+            assert may(combined, f"{department}-{service}", "Read", topic_name("dfe", "outcomes"))
+            assert may(combined, f"dfe-{service}", "Read", topic_name(department, "outcomes"))
+        assert not may(combined, f"dfe-{service}", "Read", topic_name(department, "ideas"))
+        assert not may(combined, f"{department}-ideas", "Read", intake_topic("dfe", "ideas"))
+    assert not may(combined, "reporting", "Read", intake_topic("dfe", "ideas"))
+    assert not [c for c in combined if "User:fsa-experiments" in c or "User:fsa-notifications" in c]
+
+
+def init_env_for_dwp() -> dict[str, str]:
+    return {"KAFKA_ADMIN_PASSWORD": "admin-password-1", "INNOVATION_DEPARTMENTS": "dwp",
+            "KAFKA_PASSWORD_REPORTING": "reporting-password",
+            **{f"KAFKA_PASSWORD_DWP_{s.upper()}": f"password-of-{s}" for s in (*SERVICES, "systems")}}
+
+
+def test_the_init_waits_for_kafka(tmp_path):
+    cluster = kafka_stand_ins(tmp_path / "bin", list_failures=1, list_error="TimeoutException: Timed out waiting for a node")
+    done = run_init(cluster, init_env_for_dwp())
+    assert "waiting for Kafka at kafka:9092" in done.stdout and "done for departments: dwp" in done.stdout
+    assert created_topics(calls_of(cluster))
+
+
+def test_the_init_gives_up_on_a_kafka_that_never_answers_naming_the_error(tmp_path):
+    cluster = kafka_stand_ins(tmp_path / "bin", list_failures=99, list_error="TimeoutException: Timed out waiting for a node")
+    failed = run_init(cluster, {**init_env_for_dwp(), "KAFKA_INIT_WAIT_SECONDS": "0"}, check=False)
+    assert failed.returncode != 0
+    assert "did not answer the admin in 0 s; last error: TimeoutException: Timed out waiting" in failed.stderr
+    assert not [c for c in calls_of(cluster) if "--list" not in c]  # nothing created, nobody granted
+
+
+def test_the_init_stops_at_once_when_kafka_refuses_the_admin(tmp_path):
+    cluster = kafka_stand_ins(tmp_path / "bin", list_failures=99,
+                              list_error="org.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed")
+    failed = run_init(cluster, init_env_for_dwp(), check=False)
+    assert failed.returncode != 0 and "refused the admin's password (KAFKA_ADMIN_PASSWORD)" in failed.stderr
+    assert len(calls_of(cluster)) == 1  # one listing, no waiting
+
+
+def test_kafka_server_binds_only_sasl_listeners_beyond_loopback(tmp_path):
+    """kafka-server.sh run with stand-ins for Kafka's launchers: the configuration it writes and starts."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kafka-storage.sh").write_text(f'#!/bin/sh\necho "$@" >"{tmp_path}/format"\n')
+    (bin_dir / "kafka-server-start.sh").write_text(f'#!/bin/sh\ncp "$1" "{tmp_path}/started.properties"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    kafka = COMPOSE["services"]["kafka"]["environment"]
+    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": str(bin_dir), "KAFKA_DATA_DIR": str(tmp_path / "data"),
+           "KAFKA_CONFIG_DIR": str(tmp_path / "config"),
+           **{k: resolve(v, {"KAFKA_ADMIN_PASSWORD": "admin-password-1"}) for k, v in kafka.items() if k != "KAFKA_HEAP_OPTS"}}
+    subprocess.run(["bash", str(ROOT / "deploy" / "compose" / "kafka-server.sh")], env=env, check=True, timeout=60)
+    config = dict(line.split("=", 1) for line in (tmp_path / "started.properties").read_text().splitlines() if "=" in line)
+    protocols = dict(pair.split(":") for pair in config["listener.security.protocol.map"].split(","))
+    listeners = {name: address for name, address in (item.split("://") for item in config["listeners"].split(","))}
+    assert listeners == {"CLIENT": "0.0.0.0:9092", "EXTERNAL": "0.0.0.0:19092", "CONTROLLER": "127.0.0.1:9093"}
+    for name, address in listeners.items():
+        assert protocols[name] == "SASL_PLAINTEXT" or address.startswith("127.0.0.1:"), name
+    assert config["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert config["allow.everyone.if.no.acl.found"] == "false" and config["auto.create.topics.enable"] == "false"
+    assert "EXTERNAL://127.0.0.1:19092" in config["advertised.listeners"]
+    assert "SCRAM-SHA-512=[name=admin,password=admin-password-1]" in (tmp_path / "format").read_text()
+    assert (tmp_path / "config" / "admin.properties").stat().st_mode & 0o077 == 0  # the admin's password
