@@ -429,6 +429,8 @@ def test_healthchecks_use_only_what_each_image_has():
     kafka = " ".join(services["kafka"]["healthcheck"]["test"])
     assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in kafka and "/tmp/innovation-kafka/admin.properties" in kafka
     assert "KAFKA_HEAP_OPTS=-Xmx128m " in kafka  # not the broker's heap for each probe
+    assert "KAFKA_JVM_PERFORMANCE_OPTS='-XX:+UseSerialGC -XX:TieredStopAtLevel=1' " in kafka
+    assert "-XX:TieredStopAtLevel=1" in INIT_ENV["KAFKA_JVM_PERFORMANCE_OPTS"]
     # TCP: while the first start runs its init scripts, the server listens on its socket only
     assert "pg_isready -h 127.0.0.1" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert services["mailpit"]["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
