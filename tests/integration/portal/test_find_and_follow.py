@@ -144,9 +144,9 @@ async def test_an_ideas_page_tells_its_story_with_its_experiment_and_lets_me_end
             await api.call("reviewer", "POST", f"/v1/ideas/{idea['idea_id']}/back",
                            {"budget_gbp": 5000, "staff_days": 12.5, "timebox_weeks": 6})
 
-            async def with_experiment():
+            async def with_experiment():  # the step in the timeline (the menu names "Experiments" on every page)
                 story = await client.get(f"{portal.url}/ideas/{idea['idea_id']}")
-                return story if "Experiment" in story.text else None
+                return story if "Experiment" in re.findall(r'portal-timeline__title">([^<]+)<', story.text) else None
 
             story = await eventually(with_experiment, what="the experiment on the idea's page")
             steps = re.findall(r'portal-timeline__title">([^<]+)<', story.text)
