@@ -18,27 +18,29 @@
 # Run as root (debootstrap). Env: DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR (default: the ones apt
 # uses here), INNOVATION_CACHE_DIR (.cache), STANDIN_FORCE=1 (rebuild every stand-in),
 # STANDIN_LOCAL_CA_DIR (/usr/local/share/ca-certificates: the local CAs the python, node and
-# mailpit stand-ins trust besides Debian's, for TLS to the package registries).
+# mailpit stand-ins trust besides Debian's, for TLS to the package registries), STANDIN_PREFIX
+# (innovation-standin: the images' repository prefix) and STANDIN_ROOTFS_TAR (the cached tar).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 CACHE_DIR=${INNOVATION_CACHE_DIR:-$ROOT/.cache}
 COMPOSE_CACHE=$CACHE_DIR/compose
-ROOTFS_TAR=$COMPOSE_CACHE/debian-bookworm-rootfs.tar
+ROOTFS_TAR=${STANDIN_ROOTFS_TAR:-$COMPOSE_CACHE/debian-bookworm-rootfs.tar}
 LOGS=$COMPOSE_CACHE/logs
 KAFKA_VERSION=4.1.1
 KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
-BASE=innovation-standin/debian:bookworm
+PREFIX=${STANDIN_PREFIX:-innovation-standin}
+BASE=$PREFIX/debian:bookworm
 LOCAL_CA_DIR=${STANDIN_LOCAL_CA_DIR:-/usr/local/share/ca-certificates}
 LABEL=org.innovation.standin.inputs
 ALL="python node kafka postgres mailpit"
 declare -A IMAGE=(
-  [python]=innovation-standin/python:3.11
-  [node]=innovation-standin/node:18
-  [kafka]=innovation-standin/kafka:$KAFKA_VERSION
-  [postgres]=innovation-standin/postgres:15
-  [mailpit]=innovation-standin/mailpit:sink
+  [python]=$PREFIX/python:3.11
+  [node]=$PREFIX/node:18
+  [kafka]=$PREFIX/kafka:$KAFKA_VERSION
+  [postgres]=$PREFIX/postgres:15
+  [mailpit]=$PREFIX/mailpit:sink
 )
 declare -A KEY=([python]=PYTHON_IMAGE [node]=NODE_IMAGE [kafka]=KAFKA_IMAGE [postgres]=POSTGRES_IMAGE [mailpit]=MAILPIT_IMAGE)
 
@@ -206,7 +208,7 @@ build_one() {
     local_cas | while read -r path; do cp "$path" "$context/local-ca/"; done
   fi
   say "$image: building (log: $LOGS/$name.log)"
-  if ! DOCKER_BUILDKIT=0 docker build --label "$LABEL=$hash" -t "$image" "$context" >"$LOGS/$name.log" 2>&1; then
+  if ! DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=$BASE" --label "$LABEL=$hash" -t "$image" "$context" >"$LOGS/$name.log" 2>&1; then
     rm -rf "$context"
     tail -n 30 "$LOGS/$name.log" >&2
     die "building $image failed; read $LOGS/$name.log"
@@ -220,16 +222,17 @@ build_one() {
 }
 
 main() {
-  local names=${*:-$ALL} name started
-  for name in $names; do [ -n "${IMAGE[$name]:-}" ] || die "unknown stand-in '$name' (known: $ALL)"; done
+  local names=("$@") name started
+  [ $# -gt 0 ] || read -r -a names <<<"$ALL"
+  for name in "${names[@]}"; do [ -n "$name" ] && [ -n "${IMAGE[$name]:-}" ] || die "unknown stand-in '$name' (known: $ALL)"; done
   command -v docker >/dev/null || die "docker is not installed"
   docker info >/dev/null 2>&1 || die "the docker daemon does not answer (start it: dockerd)"
   mkdir -p "$COMPOSE_CACHE" "$LOGS"
   started=$(date +%s)
   ensure_base
-  for name in $names; do build_one "$name"; done
+  for name in "${names[@]}"; do build_one "$name"; done
   say "done in $(seconds_since "$started") s"
-  for name in $names; do echo "${KEY[$name]}=${IMAGE[$name]}"; done
+  for name in "${names[@]}"; do echo "${KEY[$name]}=${IMAGE[$name]}"; done
 }
 
 main "$@"

@@ -68,18 +68,21 @@ check_node() {
 
 check_kafka() {
   local image=$1 tool out name=$TAG-kafka password=standin-check-admin-1 props
-  out=$(docker run --rm -e KAFKA_HEAP_OPTS=-Xmx64m "$image" /opt/kafka/bin/kafka-storage.sh random-uuid 2>&1 || true)
-  [[ $out =~ ^[A-Za-z0-9_-]{22}$ ]] || fail "kafka: kafka-storage.sh random-uuid did not print a cluster id"
-  for tool in kafka-topics kafka-configs kafka-acls kafka-broker-api-versions kafka-console-producer \
-      kafka-console-consumer kafka-consumer-groups kafka-get-offsets kafka-log-dirs kafka-delete-records \
-      kafka-leader-election kafka-server-start; do
-    out=$(docker run --rm -e KAFKA_HEAP_OPTS=-Xmx64m "$image" "/opt/kafka/bin/$tool.sh" --version 2>&1 || true)
-    [[ $'\n'$out$'\n' == *$'\n'4.1.1$'\n'* ]] || fail "kafka: /opt/kafka/bin/$tool.sh --version did not print 4.1.1"
-  done
-  for tool in kafka-metadata-quorum kafka-features kafka-cluster; do  # argparse4j tools: no --version
-    out=$(docker run --rm -e KAFKA_HEAP_OPTS=-Xmx64m "$image" "/opt/kafka/bin/$tool.sh" --help 2>&1 || true)
-    [[ $out == "usage: $tool "* ]] || fail "kafka: /opt/kafka/bin/$tool.sh --help did not print its usage"
-  done
+  # One container runs every wrapper: kafka-storage.sh random-uuid, --version (4.1.1) where the
+  # tool has it, --help (its usage) for the argparse4j ones.
+  out=$(docker run --rm -e KAFKA_HEAP_OPTS=-Xmx64m "$image" bash -c '
+    cd /opt/kafka/bin
+    [[ $(./kafka-storage.sh random-uuid 2>&1) =~ ^[A-Za-z0-9_-]{22}$ ]] || echo "kafka-storage.sh random-uuid gave no cluster id"
+    for tool in kafka-topics kafka-configs kafka-acls kafka-broker-api-versions kafka-console-producer \
+        kafka-console-consumer kafka-consumer-groups kafka-get-offsets kafka-log-dirs kafka-delete-records \
+        kafka-leader-election kafka-server-start kafka-consumer-perf-test; do
+      ./$tool.sh --version 2>&1 | grep -qx "4\.1\.1" || echo "$tool.sh --version did not print 4.1.1"
+    done
+    for tool in kafka-metadata-quorum:kafka-metadata-quorum kafka-features:kafka-features kafka-cluster:kafka-cluster \
+        kafka-producer-perf-test:producer-performance; do
+      [[ $(./${tool%%:*}.sh --help 2>&1) == "usage: ${tool#*:} "* ]] || echo "${tool%%:*}.sh --help did not print its usage"
+    done' 2>&1)
+  [ -z "$out" ] || fail "kafka: $out"
   say "kafka: kafka-storage.sh random-uuid works; every other /opt/kafka/bin wrapper runs (--version: 4.1.1, or --help)"
   network
   docker volume create "$TAG-kafka-data" >/dev/null
