@@ -228,6 +228,9 @@ main() {
   command -v docker >/dev/null || die "docker is not installed"
   docker info >/dev/null 2>&1 || die "the docker daemon does not answer (start it: dockerd)"
   mkdir -p "$COMPOSE_CACHE" "$LOGS"
+  # One build at a time on this cache (two test runs may start it together): the others wait.
+  exec 9>"$COMPOSE_CACHE/.build.lock"
+  flock 9
   started=$(date +%s)
   ensure_base
   for name in "${names[@]}"; do build_one "$name"; done

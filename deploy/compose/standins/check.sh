@@ -152,10 +152,15 @@ check_postgres() {
     || fail "postgres: did not come back after a restart"
   [ "$(docker logs "$name" 2>&1 | grep -c 'running /docker-entrypoint-initdb.d/10-databases.sql')" = 1 ] \
     || fail "postgres: the init SQL ran again on a restart"
+  docker kill -s TERM "$name" >/dev/null  # a smart shutdown: no client is connected
+  [ "$(docker wait "$name")" = 0 ] || fail "postgres: SIGTERM did not end the server with exit 0"
+  out=$(docker logs "$name" 2>&1)
+  [[ $out == *"received smart shutdown request"* && $(tail -n 1 <<<"$out") == *"database system is shut down" ]] \
+    || fail "postgres: SIGTERM did not shut down cleanly"
   docker rm -f "$name" >/dev/null
   out=$(docker run --rm "$image" 2>&1 || true)
   [[ $out == *"no superuser password"* ]] || fail "postgres: starting without POSTGRES_PASSWORD did not refuse ('$out')"
-  say "postgres: clean shutdown on docker stop, init once only, no start without a password"
+  say "postgres: clean shutdown on docker stop (SIGINT) and on SIGTERM, init once only, no start without a password"
 }
 
 check_mailpit() {
