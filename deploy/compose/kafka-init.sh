@@ -19,7 +19,8 @@
 #      INNOVATION_DEPARTMENTS ("dwp hmrc"), KAFKA_PARTITIONS (6), KAFKA_REPLICATION (1),
 #      KAFKA_PASSWORD_<PRINCIPAL> per principal, upper case with - as _:
 #      KAFKA_PASSWORD_DWP_IDEAS, ..., KAFKA_PASSWORD_DWP_SYSTEMS, KAFKA_PASSWORD_REPORTING.
-#      KAFKA_BIN (/opt/kafka/bin), KAFKA_INIT_WAIT_SECONDS (180: how long to wait for the broker).
+#      KAFKA_BIN (/opt/kafka/bin), KAFKA_INIT_WAIT_SECONDS (180: how long to wait for the broker),
+#      KAFKA_INIT_PARALLEL (3: how many of Kafka's tools run at once; each is a JVM's start).
 set -euo pipefail
 
 BIN=${KAFKA_BIN:-/opt/kafka/bin}
@@ -65,17 +66,36 @@ sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$ADMIN_USER" password="$ADMIN_PASSWORD";
 PROPS
 
+# Kafka's tools run a few at a time: each is mostly a JVM starting. Any that fails stops the run.
+PARALLEL=${KAFKA_INIT_PARALLEL:-3}
+[[ $PARALLEL =~ ^[1-9][0-9]?$ ]] || fail "KAFKA_INIT_PARALLEL must be a number from 1 to 99"
+running=0
+in_background() {
+  "$@" &
+  running=$((running + 1))
+  if [ "$running" -ge "$PARALLEL" ]; then
+    wait -n || fail "a Kafka command failed (its output is above); run it again when the cause is fixed"
+    running=$((running - 1))
+  fi
+}
+settle() {
+  while [ "$running" -gt 0 ]; do
+    wait -n || fail "a Kafka command failed (its output is above); run it again when the cause is fixed"
+    running=$((running - 1))
+  done
+}
+
 kafka_topics() { "$BIN/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$admin_config" "$@"; }
 kafka_configs() { "$BIN/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$admin_config" "$@"; }
 kafka_acls() { "$BIN/kafka-acls.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$admin_config" "$@"; }
 
 create_topic() {
-  kafka_topics --create --if-not-exists --topic "$1" --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
+  in_background kafka_topics --create --if-not-exists --topic "$1" --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
     --config retention.ms=-1 --config retention.bytes=-1
 }
 
 scram_user() {  # scram_user <principal>
-  kafka_configs --alter --entity-type users --entity-name "$1" \
+  in_background kafka_configs --alter --entity-type users --entity-name "$1" \
     --add-config "SCRAM-SHA-512=[iterations=8192,password=$(password_of "$1")]"
 }
 
@@ -84,7 +104,7 @@ acl() {
   local verdict=$1 principal=$2 pattern=$3 kind=$4 name=$5; shift 5
   local operations=()
   for op in "$@"; do operations+=(--operation "$op"); done
-  kafka_acls --add "--$verdict-principal" "User:$principal" --resource-pattern-type "$pattern" "--$kind" "$name" "${operations[@]}"
+  in_background kafka_acls --add "--$verdict-principal" "User:$principal" --resource-pattern-type "$pattern" "--$kind" "$name" "${operations[@]}"
 }
 allow() { acl allow "$@"; }
 deny() { acl deny "$@"; }
@@ -106,6 +126,12 @@ done
 # Every department this script has set up (it has intake topics), listed now or before.
 KNOWN=$(printf '%s\n' $DEPARTMENTS $(sed -nE 's/^innovation\.([a-z][a-z0-9-]{1,30})\.inbound\.outcomes\.v1$/\1/p' "$probe_output") | sort -u | tr '\n' ' ')
 listed() { [[ " $DEPARTMENTS " == *" $1 "* ]]; }
+
+# Reporting's denials first, so that it never sees an intake topic, not even while one is made.
+echo "kafka-init: reporting's denials"
+deny "$REPORTING_USER" prefixed topic "innovation.dlq." Read
+for dept in $DEPARTMENTS; do deny "$REPORTING_USER" prefixed topic "innovation.$dept.inbound." Read Describe; done
+settle
 
 echo "kafka-init: topics"
 for dept in $DEPARTMENTS; do
@@ -153,12 +179,11 @@ done
 
 # Reporting reads every department's streams (a new department needs no change here) and
 # writes nothing but its own dead letters; it may not read the dead-letter topics nor any
-# department's intake (unvetted events). A deny wins over the prefixed allow.
+# department's intake (unvetted events): the denials above win over the prefixed allow.
 scram_user "$REPORTING_USER"
 allow "$REPORTING_USER" prefixed topic "innovation." Read Describe
-deny "$REPORTING_USER" prefixed topic "innovation.dlq." Read
-for dept in $DEPARTMENTS; do deny "$REPORTING_USER" prefixed topic "innovation.$dept.inbound." Read Describe; done
 allow "$REPORTING_USER" literal topic "innovation.dlq.reporting" Write
 allow "$REPORTING_USER" literal group "$REPORTING_GROUP" Read
+settle
 
 echo "kafka-init: done for departments: $DEPARTMENTS (set up on this cluster: $KNOWN)"

@@ -88,12 +88,16 @@ def dot_env(tmp_path_factory) -> dict[str, str]:
 def kafka_stand_ins(bin_dir: Path, list_failures: int = 0, list_error: str = "") -> Path:
     """Stand-ins for Kafka's tools that record their arguments (in `calls`) and keep the topics
     `kafka-topics.sh --create` makes (in `topics`), which `--list` prints, like a cluster. The first
-    `list_failures` listings fail, printing `list_error` (on stdout, as Kafka's TopicCommand does)."""
+    `list_failures` listings fail, printing `list_error` (on stdout, as Kafka's TopicCommand does); any other
+    call of the tool named in the environment's STANDIN_FAILS fails."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     log, topics, failures = bin_dir / "calls", bin_dir / "topics", bin_dir / "list-failures"
     topics.touch()
     failures.write_text(str(list_failures))
-    record = f'{{ printf "%s" "$(basename "$0")"; for a in "$@"; do printf "\\t%s" "$a"; done; echo; }} >>"{log}"\n'
+    # one write per call: the script runs a few tools at once
+    record = (f'line=$(basename "$0"); for a in "$@"; do line="$line$(printf "\\t%s" "$a")"; done\n'
+              f'printf "%s\\n" "$line" >>"{log}"\n'
+              f'case " $* " in *" --list "*) ;; *) [ "$(basename "$0")" != "${{STANDIN_FAILS:-}}" ] || exit 1;; esac\n')
     for tool in ("kafka-configs.sh", "kafka-acls.sh"):
         (bin_dir / tool).write_text("#!/bin/sh\n" + record)
     (bin_dir / "kafka-topics.sh").write_text("#!/bin/sh\n" + record + f"""
@@ -548,6 +552,20 @@ def init_env_for_dwp() -> dict[str, str]:
     return {"KAFKA_ADMIN_PASSWORD": "admin-password-1", "INNOVATION_DEPARTMENTS": "dwp",
             "KAFKA_PASSWORD_REPORTING": "reporting-password",
             **{f"KAFKA_PASSWORD_DWP_{s.upper()}": f"password-of-{s}" for s in (*SERVICES, "systems")}}
+
+
+@pytest.mark.parametrize("tool", ["kafka-topics.sh", "kafka-configs.sh", "kafka-acls.sh"])
+def test_the_init_fails_when_any_of_kafkas_tools_fails(tmp_path, tool):
+    cluster = kafka_stand_ins(tmp_path / "bin")
+    failed = run_init(cluster, {**init_env_for_dwp(), "STANDIN_FAILS": tool}, check=False)
+    assert failed.returncode != 0 and "a Kafka command failed" in failed.stderr
+    assert "done for departments" not in failed.stdout
+
+
+def test_reporting_is_denied_every_intake_before_any_topic_is_made(init_calls):
+    first_topic = next(i for i, c in enumerate(init_calls) if c[0] == "kafka-topics.sh" and "--create" in c)
+    denials = [i for i, c in enumerate(init_calls) if "--deny-principal" in c]
+    assert len(denials) == 1 + len(DEPARTMENTS) and max(denials) < first_topic
 
 
 def test_the_init_waits_for_kafka(tmp_path):
