@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 
 from services.experiments.domain import experiment_id_for
 from shared.auth import new_key
-from tests.support.containers import ensure_engine, run, say
+from tests.support.containers import ensure_engine, narrate, run, say
 from tests.support.infra import ROOT
 from tests.support.waiting import eventually
 
@@ -188,7 +188,8 @@ async def _kafka_security(compose: Compose) -> None:
 
 
 @pytest.mark.timeout(3000)
-async def test_docker_compose_up_for_real(tmp_path):
+async def test_docker_compose_up_for_real(tmp_path, request):
+    narrate(request.config)
     engine = ensure_engine(tmp_path / "dockerd.log")
     compose = None
     try:

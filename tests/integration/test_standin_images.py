@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.support.containers import ensure_engine, run, say
+from tests.support.containers import ensure_engine, narrate, run, say
 from tests.support.infra import ROOT
 
 STANDINS = ROOT / "deploy" / "compose" / "standins"
@@ -20,7 +20,8 @@ KEYS = {"PYTHON_IMAGE", "NODE_IMAGE", "KAFKA_IMAGE", "POSTGRES_IMAGE", "MAILPIT_
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
+def engine(tmp_path_factory, pytestconfig):
+    narrate(pytestconfig)
     engine = ensure_engine(tmp_path_factory.mktemp("dockerd") / "dockerd.log")
     yield engine
     engine.stop()

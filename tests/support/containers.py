@@ -4,6 +4,7 @@ only if it was started here). Every step is said on stderr, so `make test`'s out
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -15,9 +16,19 @@ from pathlib import Path
 PACKAGES = ("docker.io", "docker-compose", "debootstrap")
 
 
+_capture = None  # pytest's capture manager, once a test has called narrate()
+
+
+def narrate(config) -> None:
+    """Sends say()'s lines past pytest's output capture (as capsys.disabled() does), so `make test` shows them."""
+    global _capture
+    _capture = config.pluginmanager.get_plugin("capturemanager")
+
+
 def say(line: str) -> None:
-    """A line of the test's story in `make test`'s output (not captured)."""
-    print(f"compose-test: {line}", file=sys.__stderr__, flush=True)
+    """A line of the test's story in `make test`'s output."""
+    with _capture.global_and_fixture_disabled() if _capture is not None else contextlib.nullcontext():
+        print(f"\ncompose-test: {line}", file=sys.stderr, flush=True)
 
 
 def run(*command: str, timeout: float = 600, check: bool = True, env: dict[str, str] | None = None,
