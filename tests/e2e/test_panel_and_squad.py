@@ -200,7 +200,8 @@ async def test_a_panel_and_a_squad_take_an_idea_to_an_outcome_another_department
                     # The origin department sees who adopted it; the centre's dashboard shows the link
                     async def adoption_in_story() -> bool:
                         await contributor.goto(f"{ours.url}/ideas/{idea_id}")
-                        return f"Adopted by {adopter.upper()}" in await contributor.inner_text("#timeline")
+                        timeline = contributor.locator("#timeline")  # absent from a page that answered an error: try again
+                        return await timeline.count() > 0 and f"Adopted by {adopter.upper()}" in await timeline.inner_text()
 
                     await eventually(adoption_in_story, what="the adoption in the idea's story")
                 finally:
