@@ -1,0 +1,125 @@
+"""What every benchmark shares: where the broker and database are, and how a figure is reported.
+
+`make bench` (deploy/bench.sh) starts a Kafka broker and a PostgreSQL server of their own and
+passes their addresses in KAFKA_BOOTSTRAP_SERVERS and POSTGRES_URL, so a running `make up` neither
+consumes the benchmarks' events nor slows their database. Each benchmark reports its figures with
+`report`: a line on stdout for people and, when BENCH_RESULTS names a file, a JSON line there
+from which `benchmarks/table.py` prints the closing table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+POSTGRES = os.environ.get("POSTGRES_URL", "postgresql://innovation:innovation@127.0.0.1:5432/postgres")
+KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure, its target, and the baseline measured in the same run."""
+
+    name: str  # what was measured, e.g. "POST /v1/ideas saturation"
+    value: float
+    unit: str  # "req/s", "ms", "events/s", "s", "MB", "share"
+    target: float | None = None
+    higher_is_better: bool = True  # False: the target is a ceiling (latency, time, memory)
+    baseline: str | None = None  # what the baseline is, e.g. "GET /healthz, same server"
+    baseline_value: float | None = None
+    baseline_unit: str | None = None  # when it differs from the figure's (e.g. a share's baseline in req/s)
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value >= self.target if self.higher_is_better else self.value < self.target
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.baseline_value or self.baseline_unit not in (None, self.unit):
+            return None
+        return self.value / self.baseline_value
+
+
+def report(*figures: Figure) -> None:
+    results = os.environ.get("BENCH_RESULTS")
+    for figure in figures:
+        print(f"  >> {line(figure)}", flush=True)
+        if results:
+            with open(results, "a") as out:
+                out.write(json.dumps(asdict(figure)) + "\n")
+
+
+def amount(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "share":
+        return f"{value:.2f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} {unit}"
+    if abs(value) >= 10:
+        return f"{value:.1f} {unit}"
+    return f"{value:.2f} {unit}"
+
+
+def line(figure: Figure) -> str:
+    target = "" if figure.target is None else \
+        f" (target {'>=' if figure.higher_is_better else '<'} {amount(figure.target, figure.unit)}: " \
+        f"{'met' if figure.met else 'NOT met'})"
+    baseline = "" if figure.baseline is None else \
+        f"; baseline {figure.baseline}: {amount(figure.baseline_value, figure.baseline_unit or figure.unit)}"
+    return f"{figure.name}: {amount(figure.value, figure.unit)}{target}{baseline}"
+
+
+def read_figures(path: Path) -> list[Figure]:
+    return [Figure(**json.loads(text)) for text in path.read_text().splitlines() if text.strip()]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """The nearest-rank percentile of values already sorted."""
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory (VmHWM) of a running process, in MB."""
+    for text in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if text.startswith("VmHWM:"):
+            return int(text.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's workers are children of the supervisor)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        children = Path(f"/proc/{current}/task/{current}/children")
+        if children.exists():
+            queue += [int(child) for child in children.read_text().split()]
+    return found
+
+
+def peak_rss_of_tree(pid: int) -> float:
+    """The largest peak resident memory among a process and its descendants, in MB: each uvicorn
+    worker is a service process of its own, and each must stay under the memory target."""
+    peaks = []
+    for member in process_tree(pid):
+        try:
+            peaks.append(peak_rss_mb(member))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return max(peaks)
