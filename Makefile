@@ -14,4 +14,4 @@ install:
 	@bash deploy/install.sh --test
 
 bench:
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; INNOVATION_DEVELOPMENT_MODE=1 .venv/bin/python $$b || exit 1; done
+	@bash deploy/bench.sh $(ARGS)

@@ -9,9 +9,12 @@ from which `benchmarks/table.py` prints the closing table.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,6 +62,8 @@ def amount(value: float | None, unit: str) -> str:
         return "-"
     if unit == "share":
         return f"{value:.2f}"
+    if float(value).is_integer():
+        return f"{value:,.0f} {unit}".rstrip()
     if abs(value) >= 1000:
         return f"{value:,.0f} {unit}"
     if abs(value) >= 10:
@@ -123,3 +128,54 @@ def peak_rss_of_tree(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError):
             pass
     return max(peaks)
+
+
+class RawHttp:
+    """A bare HTTP/1.1 keep-alive client for load: httpx costs too much CPU per request on a 2-core
+    machine shared with the server it measures. Enough HTTP for our services' answers (Content-Length)."""
+
+    def __init__(self, base: str, *, max_connections: int = 256) -> None:
+        self.host, port = base.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.connections = asyncio.Semaphore(max_connections)
+
+    async def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        """(status, body); raises OSError or asyncio.IncompleteReadError when the connection fails."""
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        if body or method in ("POST", "PUT"):
+            head += f"Content-Length: {len(body)}\r\n"
+        async with self.connections:
+            reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+            try:
+                writer.write(head.encode() + b"\r\n" + body)
+                answer = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", answer)
+                content = await reader.readexactly(int(length[1])) if length else b""
+            except BaseException:
+                writer.close()
+                raise
+            self.idle.append((reader, writer))
+        return int(answer[9:12]), content
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
+async def open_loop(rate: float, seconds: float, one: Callable[[float], Awaitable[None]]) -> float:
+    """Calls `one(due)` for request i at start + i/rate, whatever the earlier ones are doing (an open
+    loop: a stall is not hidden by requests that were never sent; latency counts from `due`).
+    Returns the seconds from the first due time to the last answer."""
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+
+    async def at(due: float) -> None:
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        await one(due)
+
+    await asyncio.gather(*(at(start + i / rate) for i in range(int(rate * seconds))))
+    return loop.time() - start

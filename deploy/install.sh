@@ -2,6 +2,7 @@
 # Installs what the project needs on a bare machine: Python packages, Kafka's jars, Keycloak, PostgreSQL.
 #   install.sh          for running the system
 #   install.sh --test   also what the tests need (kcat, Chromium, npm packages)
+#   install.sh --bench  also what the benchmarks need (wrk)
 # Each step is skipped when already done.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -65,4 +66,5 @@ bash "$ROOT/deploy/postgres.sh" install
 npm_deps services/reporting/frontend  # GOV.UK Frontend's styles for the dashboard
 npm_deps services/portal/frontend  # GOV.UK Frontend for the departmental portals
 [ "${1:-}" = "--test" ] && test_tools
+[ "${1:-}" = "--bench" ] && apt_install wrk wrk
 say "installed"
