@@ -8,13 +8,20 @@ so a plain hash is enough). `python -m shared.auth` issues, registers, revokes a
 Only a key issued to act for people (`--acts-for-people`: a departmental system that people use)
 may name the acting person with `X-Person-Ref`. With a token, the person is the token's subject and
 `X-Person-Ref` is not consulted; the role is the highest of ours that the token's roles map to.
+
+Each process keeps the keys it has looked up in a `KeyCache`, emptied whenever a row of `api_keys`
+changes (a trigger notifies the `api_keys` channel, shared/migrations/0007) and whenever its
+listening session is lost: a revoked key is refused by every process as soon as the notification
+arrives, and while a process cannot listen, it asks the database on every request.
 """
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +33,8 @@ from shared.db import SHARED_MIGRATIONS, prepare_database
 from shared.events.pseudonym import pseudonymise
 from shared.events.topics import validate_department
 from shared.http import ApiError
+from shared.logging import get_logger
+from shared.retry import Backoff
 from shared.tokens import ProviderKeys, ProviderUnavailable, TokenRefused, TokenVerifier, looks_like_jwt
 
 Role = Literal["contributor", "reviewer", "admin", "viewer"]
@@ -73,19 +82,166 @@ async def register_key(conn: asyncpg.Connection, key: str, *, department: str, r
     return key_id
 
 
-async def revoke_key(conn: asyncpg.Connection, key_id: str) -> bool:
-    status = await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+async def revoke_key(conn: asyncpg.Connection, key_id: str, *, settle_seconds: float = 5.0) -> bool:
+    """Revokes the key; returns whether it was active. Returns once every process that caches keys
+    of this database (a `KeyCache` listening when the revocation committed) has said it emptied its
+    cache, or after `settle_seconds` (a warning names the processes that did not answer)."""
+    seen: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+
+    def heard(_conn: object, pid: int, _channel: str, payload: str) -> None:
+        seen.put_nowait((pid, payload))
+
+    await conn.add_listener(SEEN_CHANNEL, heard)
+    try:
+        async with conn.transaction():
+            status = await conn.execute(
+                "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+            change = await conn.fetchval("SELECT txid_current()::text")  # the trigger's payload
+            caches = {row["pid"] for row in await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+                CACHE_SESSION)}
+        if status.endswith(" 1"):
+            await _until_seen(seen, caches, change, settle_seconds)
+    finally:
+        await conn.remove_listener(SEEN_CHANNEL, heard)
     return status.endswith(" 1")
+
+
+async def _until_seen(seen: asyncio.Queue[tuple[int, str]], caches: set[int], change: str, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while caches:
+        try:
+            pid, payload = await asyncio.wait_for(seen.get(), max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            log.warning("API key change: some caches did not confirm (they empty themselves when their session "
+                        "ends, and keep nothing longer than their maximum age)", backend_pids=sorted(caches))
+            return
+        if payload == change:
+            caches.discard(pid)
 
 
 async def find_caller(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> Caller | None:
     if not _KEY.match(key):
         return None
+    return await _caller_of(conn, hash_key(key))
+
+
+async def _caller_of(conn: asyncpg.Connection | asyncpg.Pool, digest: bytes) -> Caller | None:
     row = await conn.fetchrow(
         "SELECT key_id, department, role, acts_for_people FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-        hash_key(key),
+        digest,
     )
     return Caller(row["key_id"], row["department"], row["role"], row["acts_for_people"]) if row else None
+
+
+KEYS_CHANNEL = "api_keys"  # notified by the trigger of shared/migrations/0007 (payload: the transaction id)
+SEEN_CHANNEL = "api_keys_seen"  # a cache's confirmation that it emptied itself (payload: the same id)
+CACHE_SESSION = "api-key-cache"  # the application_name of a cache's listening session
+log = get_logger(__name__)
+
+
+class KeyCache:
+    """The callers of the keys this process has looked up, kept while a session of its own LISTENs on
+    `api_keys`: any change to a key (a revocation) empties the cache, which then confirms on
+    `api_keys_seen` (revoke_key waits for every cache's confirmation), and so does the loss of that
+    session (it then reconnects with backoff; until it listens again every look-up asks the database).
+    Only known keys are kept (an unknown one costs a look-up each time, so guessing fills no memory),
+    each for at most `max_age_seconds` (a bound on staleness should a notification ever be missed)."""
+
+    def __init__(self, dsn: str, pool: asyncpg.Pool, *, max_entries: int = 10_000, max_age_seconds: float = 60.0,
+                 check_every_seconds: float = 10.0) -> None:
+        self._dsn, self._pool = dsn, pool
+        self._max_entries, self._max_age, self._check_every = max_entries, max_age_seconds, check_every_seconds
+        self._session_settings = {"application_name": CACHE_SESSION, "tcp_keepalives_idle": "10",
+                                  "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
+        self._entries: dict[bytes, tuple[Caller, float]] = {}
+        self._generation = 0  # bumped by every invalidation: a look-up that spans one is not kept
+        self._listening = False
+        self._stopping = asyncio.Event()
+        self._changes: asyncio.Queue[str | None] | None = None  # the session's: changes to confirm; None: it ends
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    async def find(self, key: str) -> Caller | None:
+        if not _KEY.match(key):
+            return None
+        digest = hash_key(key)
+        entry = self._entries.get(digest)
+        if entry is not None and entry[1] > time.monotonic():
+            return entry[0]
+        generation = self._generation
+        caller = await _caller_of(self._pool, digest)
+        if caller is not None and self._listening and generation == self._generation:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()
+            self._entries[digest] = (caller, time.monotonic() + self._max_age)
+        return caller
+
+    def invalidate(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._changes is not None:
+            self._changes.put_nowait(None)
+
+    async def run(self) -> None:
+        """Listens until stopped; a lost session empties the cache and is replaced with backoff."""
+        failures = 0
+        backoff = Backoff(first_delay=0.2, max_delay=5.0)
+        while not self._stopping.is_set():
+            try:
+                await self._listen()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failures += 1
+                log.warning("API key cache: listening session lost; looking keys up uncached", error=repr(error))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), backoff.delay(max(failures, 1)))
+
+    async def _listen(self) -> None:
+        conn = await asyncpg.connect(self._dsn, server_settings=self._session_settings, timeout=10)
+        changes: asyncio.Queue[str | None] = asyncio.Queue()
+        self._changes = changes
+        try:
+            conn.add_termination_listener(lambda _: self._ended(changes))
+            await conn.add_listener(KEYS_CHANNEL, lambda _c, _p, _ch, payload: self._changed(changes, payload))
+            self.invalidate()  # what was cached before this session listened may have missed a change
+            self._listening = True
+            while not self._stopping.is_set():
+                try:
+                    change = await asyncio.wait_for(changes.get(), self._check_every)
+                except asyncio.TimeoutError:
+                    await conn.fetchval("SELECT 1", timeout=5)  # a session that died silently raises here
+                    continue
+                if change is None:
+                    break
+                await conn.execute("SELECT pg_notify($1, $2)", SEEN_CHANNEL, change, timeout=5)
+            if not self._stopping.is_set():
+                raise ConnectionError("the listening session ended")
+        finally:
+            self._changes = None
+            self._listening = False
+            self.invalidate()
+            try:
+                await conn.close(timeout=2)
+            except Exception:
+                conn.terminate()
+
+    def _changed(self, changes: asyncio.Queue[str | None], payload: str) -> None:
+        self.invalidate()
+        changes.put_nowait(payload)
+
+    def _ended(self, changes: asyncio.Queue[str | None]) -> None:
+        self._listening = False
+        self.invalidate()
+        changes.put_nowait(None)
 
 
 _BEARER_RULE = "Bearer <API key> or Bearer <access token of this department's identity provider>"
@@ -140,7 +296,9 @@ async def authenticated(request: Request) -> Caller:
     if looks_like_jwt(credential):
         caller = await _token_caller(request, credential)
     else:
-        caller = await find_caller(request.app.state.runtime.read_pool, credential)
+        runtime = request.app.state.runtime
+        keys = getattr(runtime, "keys", None)
+        caller = await (keys.find(credential) if keys is not None else find_caller(runtime.read_pool, credential))
         if caller is None:
             raise _unauthorised("unknown or revoked API key")
     request.state.caller = caller

@@ -7,6 +7,9 @@ in-flight requests first, then the lifespan closes consumers, the relay and the 
 
 import asyncio
 import contextlib
+import ctypes
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
 
+from shared.auth import KeyCache
 from shared.consumer import Consumes, Subscription
 from shared.db import SHARED_MIGRATIONS, create_pool, prepare_database
 from shared.http import RequestContext, install_error_handlers, operations_router
@@ -39,6 +43,7 @@ class Runtime:
     read_pool: asyncpg.Pool  # public reads: the same pool as `pool` unless the spec asks for one of its own
     kafka_options: Mapping[str, Any] = field(default_factory=dict)  # the spec's extra aiokafka client arguments
     relay: OutboxRelay | None = None
+    keys: KeyCache | None = None  # the API keys looked up, cached until one changes (shared.auth)
     subscriptions: list[Subscription] = field(default_factory=list)  # built from spec.consumers
     handlers: Any = None  # the service's use cases, built by spec.handlers; each service's HTTP edge types it
 
@@ -64,6 +69,7 @@ class ServiceSpec:
     consumers: Consumers | None = None  # declares the service's subscriptions (shared.consumer.Consumes)
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()  # long-running tasks
     pool_size: int = 10
+    stateless_pool: bool = False  # the pool's users keep no session state: releases skip the reset (shared.db)
     read_pool_size: int = 0  # > 0: public reads get a pool of their own, so they cannot starve the consumers
     read_pool_settings: Mapping[str, str] = field(default_factory=dict)  # its sessions' settings (statement_timeout...)
     max_body_bytes: int = 64 * 1024
@@ -79,8 +85,25 @@ def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+_SUPERVISOR = "INNOVATION_HTTP_SUPERVISOR"  # set by serve() for its workers: the supervisor's pid
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_supervisor() -> None:
+    """In a worker of serve()'s supervisor: SIGTERM when the supervisor ends, however it ends (a SIGKILLed
+    supervisor would otherwise leave its workers serving, consuming and relaying on their own)."""
+    supervisor = os.environ.get(_SUPERVISOR)
+    if not supervisor or os.getpid() == int(supervisor):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != int(supervisor):  # it ended before the request above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     configure_logging(settings.log_level)
+    _end_with_supervisor()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +111,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         applied = await prepare_database(dsn, {"shared": SHARED_MIGRATIONS, spec.name: spec.migrations})
         for m in applied:
             log.info("migration applied", component=m.component, version=m.version, name=m.name)
-        pool = await create_pool(dsn, max_size=spec.pool_size)
+        pool = await create_pool(dsn, max_size=spec.pool_size, stateless=spec.stateless_pool)
         producer = new_producer(settings.kafka_bootstrap_servers, **settings.kafka_client_options()) \
             if spec.kafka else None
         broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None, graceful_timeout=settings.shutdown_grace_seconds,
@@ -100,6 +123,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         tasks: list[asyncio.Task] = []
         graceful = 0  # tasks[:graceful] stop when asked; the rest are cancelled
         try:
+            runtime.keys = KeyCache(dsn, read_pool)
+            tasks.append(asyncio.create_task(runtime.keys.run(), name="api-key-cache"))
             if producer:
                 await producer.start()
             if spec.relay:
@@ -126,6 +151,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 subscription.stop()
             if runtime.relay:
                 await runtime.relay.stop()
+            if runtime.keys:
+                await runtime.keys.stop()
             for task in tasks[graceful:]:
                 task.cancel()
             if tasks:
@@ -162,11 +189,15 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
 def serve(factory: str, settings: ServiceSettings) -> None:
     """Runs the app that `factory` ("module:function", called without arguments) builds, in
-    `settings.http_workers` processes, until SIGTERM or SIGINT; then stops gracefully."""
+    `settings.workers()` processes, until SIGTERM or SIGINT; then stops gracefully. With more than one,
+    uvicorn's supervisor starts them, and each worker ends with the supervisor (even a SIGKILLed one)."""
+    workers = settings.workers()
+    if workers > 1:
+        os.environ[_SUPERVISOR] = str(os.getpid())
     uvicorn.run(
         factory,
         factory=True,
-        workers=settings.http_workers if settings.http_workers > 1 else None,
+        workers=workers if workers > 1 else None,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

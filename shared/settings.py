@@ -33,6 +33,16 @@ from shared.tokens import LEEWAY_SECONDS, TokenPolicy, parse_role_map
 def local_postgres() -> str:
     """The local server of `make up` (deploy/postgres.sh, on PG_PORT)."""
     return f"postgresql://innovation:innovation@127.0.0.1:{os.environ.get('PG_PORT', '5432')}"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers' cpusets narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 DEVELOPMENT_MODE = "INNOVATION_DEVELOPMENT_MODE"
 DEVELOPMENT_PSEUDONYM_SECRET = "local-development-secret"
 
@@ -77,8 +87,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
-    # Worker processes of one replica: each has its own pool, relay and consumers.
-    http_workers: int = Field(default=1, ge=1, le=64)
+    # Worker processes of one replica: each has its own pool, relay and consumers. "auto": one per core
+    # this process may run on (see `workers()`).
+    http_workers: int | Literal["auto"] = Field(default=1)
     # How long a graceful stop may take before in-flight work is abandoned.
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
     # The largest record value a consumer parses; a larger one is dead-lettered as EventTooLarge.
@@ -88,6 +99,19 @@ class ServiceSettings(BaseSettings):
 
     def local_database(self) -> str:
         return self.service
+
+    @field_validator("http_workers")
+    @classmethod
+    def _worker_count(cls, value: int | str) -> int | str:
+        if value != "auto" and not 1 <= value <= 64:
+            raise ValueError("HTTP_WORKERS is a number from 1 to 64, or auto (one per usable core)")
+        return value
+
+    def workers(self) -> int:
+        """The number of HTTP worker processes: HTTP_WORKERS, or with "auto" the cores this process may use."""
+        if self.http_workers != "auto":
+            return self.http_workers
+        return max(1, min(64, usable_cores()))
 
     @model_validator(mode="after")
     def _default_database(self):

@@ -1,7 +1,6 @@
 """The ideas HTTP API against the real broker and database: what it publishes and what it refuses."""
 
 import asyncio
-import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -227,9 +226,13 @@ async def test_other_departments_wrong_roles_and_revoked_keys_are_refused(ideas)
     assert (await ideas.client.get(url)).status_code == 401
 
     key_id = ideas.keys["contributor"].split("_")[1]
-    revoked = subprocess.run([sys.executable, "-m", "shared.auth", "revoke", "--dsn", ideas.dsn, "--key-id", key_id],
-                             capture_output=True, text=True)
-    assert revoked.returncode == 0, revoked.stderr
+    # Not subprocess.run: the service runs in this event loop, and the revocation returns once its key cache
+    # confirmed it emptied itself (shared.auth.revoke_key), which a blocked loop cannot do.
+    revoked = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.auth", "revoke", "--dsn", ideas.dsn, "--key-id", key_id,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await revoked.communicate()
+    assert revoked.returncode == 0, stderr
     assert (await ideas.client.get(url, headers=ideas.headers("contributor"))).status_code == 401
     after = await ideas.client.get(url, headers=ideas.headers("viewer"))
     assert after.json()["status"] == "submitted"  # nothing changed by any refused call
