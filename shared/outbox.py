@@ -69,23 +69,34 @@ def lane_of(key: bytes) -> int:
     return zlib.crc32(key) % LANES
 
 
-async def enqueue(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
-    """Adds events to the outbox inside the caller's transaction; the relay wakes at commit
-    (a trigger notifies the `outbox` channel)."""
-    rows = []
+_OUTBOX_COLUMNS = "lane, event_id, topic, key, value, header_names, header_values"
+
+
+def outbox_insert(events: Iterable[Event], first_parameter: int = 1) -> tuple[str | None, list]:
+    """An `INSERT INTO outbox` of `events` and its arguments, numbered from `$first_parameter`, for
+    the caller to run in its own statement (alone, or as a CTE beside the state change it records).
+    (None, []) when there is no event."""
+    arguments: list = []
     for event in events:
         record = encode(event)
-        rows.append((
-            lane_of(record.key), event.id, record.topic, record.key, record.value,
-            [name for name, _ in record.headers], [value for _, value in record.headers],
-        ))
-    if not rows:
-        return
-    await conn.executemany(
-        """INSERT INTO outbox (lane, event_id, topic, key, value, header_names, header_values)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        rows,
+        arguments += [lane_of(record.key), event.id, record.topic, record.key, record.value,
+                      [name for name, _ in record.headers], [value for _, value in record.headers]]
+    if not arguments:
+        return None, []
+    width = len(_OUTBOX_COLUMNS.split(", "))
+    rows = ", ".join(
+        "(" + ", ".join(f"${first_parameter + start + i}" for i in range(width)) + ")"
+        for start in range(0, len(arguments), width)
     )
+    return f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES {rows}", arguments
+
+
+async def enqueue(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
+    """Adds events to the outbox inside the caller's transaction, in one statement; the relay wakes
+    at commit (a trigger notifies the `outbox` channel)."""
+    statement, arguments = outbox_insert(events)
+    if statement is not None:
+        await conn.execute(statement, *arguments)
 
 
 def new_producer(bootstrap_servers: str, **overrides) -> AIOKafkaProducer:

@@ -86,9 +86,12 @@ class IdeasHandlers:
     async def submit(self, acting: Acting, submission: IdeaSubmitted) -> asyncpg.Record:
         idea = Idea.submit(submission)
         events = self._events(acting, idea.take_events())
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await _insert_idea(conn, idea, source=events[0].source)
-            await enqueue(conn, events)
+        try:  # the idea and its events in one statement: one round trip, atomic on its own
+            row = await repository.submit_idea(self._pool, idea, source=events[0].source, events=events)
+        except asyncpg.UniqueViolationError as error:
+            if error.table_name != "ideas":
+                raise
+            raise IdeaExists(idea.idea_id) from None
         log.info("idea submitted", idea_id=str(idea.idea_id))
         return row
 

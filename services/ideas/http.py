@@ -52,7 +52,7 @@ def member(*roles: str, on_idea: bool = True):
     return department_member(*roles, hidden_as=UnknownIdea if on_idea else None)
 
 
-def handlers(request: Request) -> IdeasHandlers:
+async def handlers(request: Request) -> IdeasHandlers:  # async: a plain def would run in a worker thread
     return runtime_of(request).handlers
 
 

@@ -21,6 +21,7 @@ SPEC = ServiceSpec(
                                            Catalogue(runtime.settings.reporting_url)),
     consumers=consumers.declare,
     pool_size=20,
+    stateless_pool=True,  # handlers and consumers use transactions and single statements only
 )
 
 

@@ -10,7 +10,8 @@ import asyncpg
 import orjson
 
 from services.ideas.domain import Backing, Closure, Conversation, Idea, Status
-from shared.events import EventData, IdeaEndorsed, IdeaReviewed
+from shared.events import Event, EventData, IdeaEndorsed, IdeaReviewed
+from shared.outbox import outbox_insert
 
 # merged_from: the ideas of this department merged into this one, in the order they were merged.
 _IDEA_COLUMNS = """idea_id, position, status, title, problem, proposal, expected_benefits, themes, team, campaign,
@@ -37,9 +38,29 @@ async def insert_idea(conn: asyncpg.Connection, idea: Idea, *, source: str) -> a
         f"""INSERT INTO ideas (idea_id, status, title, problem, proposal, expected_benefits, themes, team,
                                campaign, conversation_id, submitted_by, source)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {_IDEA_COLUMNS}""",
-        idea.idea_id, idea.status.value, idea.title, idea.problem, idea.proposal, idea.expected_benefits,
-        list(idea.themes), idea.team, idea.campaign, idea.conversation_id, idea.submitted_by, source,
+        *_new_idea(idea, source),
     )
+
+
+async def submit_idea(pool: asyncpg.Pool | asyncpg.Connection, idea: Idea, *, source: str,
+                      events: list[Event]) -> asyncpg.Record:
+    """Inserts a new idea and its events' outbox rows in one statement (atomic without a transaction
+    of its own, one round trip); returns the idea's row. A duplicate idea_id raises UniqueViolationError."""
+    outbox, arguments = outbox_insert(events, first_parameter=13)
+    return await pool.fetchrow(
+        f"""WITH idea AS (
+                INSERT INTO ideas (idea_id, status, title, problem, proposal, expected_benefits, themes, team,
+                                   campaign, conversation_id, submitted_by, source)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {_IDEA_COLUMNS}),
+            events AS ({outbox})
+            SELECT * FROM idea""",
+        *_new_idea(idea, source), *arguments,
+    )
+
+
+def _new_idea(idea: Idea, source: str) -> tuple:
+    return (idea.idea_id, idea.status.value, idea.title, idea.problem, idea.proposal, idea.expected_benefits,
+            list(idea.themes), idea.team, idea.campaign, idea.conversation_id, idea.submitted_by, source)
 
 
 async def idea_for_update(conn: asyncpg.Connection, idea_id: UUID) -> Idea | None:
