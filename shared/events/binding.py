@@ -94,8 +94,9 @@ def decode(
     With `topic`, the event's department and stream must be the topic's.
     With `upcast`, older major versions are upcast to the newest one the registry knows.
     """
-    # This is every consumer's hot path: the common case (binary mode, a current type) is a few dict
-    # look-ups around one pydantic-core call; everything else takes the general path below.
+    # This is every consumer's hot path: the common case (binary mode, a current type, our own headers) is
+    # a few dict look-ups around one pydantic-core call that leaves nothing to do in Python; anything
+    # else, and any record it refuses, takes the general path below, which decides and names the error.
     if type(value) is not bytes:
         value = _as_bytes(value)
     if len(value) > max_bytes:
@@ -104,36 +105,28 @@ def decode(
         fields = dict(headers) if headers is not None else {}
     except (TypeError, ValueError):
         raise MalformedEvent("the headers are not a sequence of (name, bytes) pairs") from None
-    if fields.get("content-type", _JSON_BYTES) == _JSON_BYTES and "ce_specversion" in fields:
-        raw_type = fields.get("ce_type")
-        plan = registry.binary_plans.get(raw_type) if type(raw_type) is bytes else None
-        if plan is not None:
-            validator, dataschema, prefix, stream, plain, resolution = plan
-            # Conservative checks first; the exact ones (and their errors) only when these fail.
-            subject = fields.get("ce_subject", prefix)
-            if (
-                type(subject) is not bytes
-                or not subject.startswith(prefix)
-                or fields.get("ce_dataschema", dataschema) != dataschema
-            ):
-                _check_derived(fields.get("ce_dataschema"), fields.get("ce_subject"), resolution)
+    raw_type = fields.get("ce_type")
+    plan = registry.binary_plans.get(raw_type) if type(raw_type) is bytes else None
+    if plan is not None and fields.get("content-type", _JSON_BYTES) == _JSON_BYTES:
+        validator, dataschema, prefix, known_topics, plain, _ = plan
+        subject = fields.get("ce_subject", prefix)
+        if (
+            type(subject) is bytes
+            and subject.startswith(prefix)
+            and fields.get("ce_dataschema", dataschema) == dataschema
+        ):
             fields["data"] = value
             try:
                 event = validator.validate_python(fields)
-            except ValidationError as error:
-                raise _violation(error, binary=True) from None
-            # Read from the headers, as the event's attributes would cost more: a valid time ending
-            # in "Z" is already UTC, and a correlationid header that passed validation is not MISSING.
-            raw_time = fields["ce_time"]
-            if not plain or type(raw_time) is not bytes or not raw_time.endswith(b"Z") or (
-                "ce_correlationid" not in fields
-            ):
-                event = _finish(event)
-            if topic is not None:
-                expected = _TOPIC_CHECKS.get(topic) or _topic_check(topic)
-                if expected[1] != stream or fields["ce_department"] != expected[0]:
-                    _check_topic(event, topic)
-            return event
+            except ValidationError:
+                pass  # decoded again below, the exact way: binary mode or not, and which error
+            else:
+                if not plain:
+                    event = _finish(event)
+                # The department header passed validation, so equal bytes are an equal department.
+                if topic is not None and fields["ce_department"] != known_topics.get(topic):
+                    _check_topic(event, topic, known_topics)
+                return event
     content_type = fields.get("content-type")
     if "ce_specversion" in fields and (content_type is None or content_type == _JSON_BYTES or not _is_structured(content_type)):
         event = _decode_binary(value, fields, content_type, registry, upcast)
@@ -301,19 +294,12 @@ def _is_structured(content_type: Any) -> bool:
     return isinstance(content_type, _BYTES) and bytes(content_type[:23]).lower() == b"application/cloudevents"
 
 
-_TOPIC_CHECKS: dict[str, tuple[bytes | None, str | None]] = {}
+_KNOWN_TOPICS_MAX = 4096
 
 
-def _topic_check(topic: str) -> tuple[bytes | None, str | None]:
-    """The department (as header bytes) and stream a topic takes; None, None for any event."""
-    parsed = parse_topic(topic)
-    if len(_TOPIC_CHECKS) >= 4096:
-        _TOPIC_CHECKS.clear()
-    check = _TOPIC_CHECKS[topic] = (parsed[0].encode(), parsed[1]) if parsed else (None, None)
-    return check
-
-
-def _check_topic(event: Event[Any], topic: str) -> None:
+def _check_topic(event: Event[Any], topic: str, known_topics: dict[str, bytes] | None = None) -> None:
+    """The event's department and stream must be the topic's; `known_topics` (of the event's stream)
+    remembers a departmental topic that passed, as topic -> department header bytes."""
     parsed = parse_topic(topic)
     if parsed is None:
         return  # not a departmental topic (e.g. a dead-letter topic being replayed)
@@ -322,6 +308,10 @@ def _check_topic(event: Event[Any], topic: str) -> None:
         raise DepartmentMismatch(event.department, topic, department)
     if type(event.data).stream != stream:
         raise StreamMismatch(event.type, type(event.data).stream, topic)
+    if known_topics is not None:
+        if len(known_topics) >= _KNOWN_TOPICS_MAX:
+            known_topics.clear()
+        known_topics[topic] = department.encode()
 
 
 def _attributes(event: Event[Any]) -> dict[str, str]:

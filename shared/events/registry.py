@@ -13,7 +13,7 @@ from shared.events.base import EventData, parse_event_type
 from shared.events.envelope import Event
 from shared.events.errors import UnknownEventType, UnknownMajorVersion
 from shared.events.experiments import EXPERIMENTS_EVENTS
-from shared.events.wire_validators import binary_validator, structured_validator
+from shared.events.wire_validators import binary_validator, fast_binary_validator, structured_validator
 from shared.events.ideas import IDEAS_EVENTS
 from shared.events.outcomes import OUTCOMES_EVENTS
 
@@ -23,10 +23,12 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 class BinaryPlan(NamedTuple):
     """What the binary-mode decoder needs for a type it reads as it is, unpacked in one step."""
 
-    validator: SchemaValidator
+    validator: SchemaValidator  # the fast binary validator (wire_validators.fast_binary_validator)
     dataschema_header: bytes
     subject_prefix: bytes
-    stream: str
+    # topic -> its department as header bytes, for the topics of this type's stream that events already
+    # passed the topic check on (filled by the decoder; shared by the types of one stream)
+    known_topics: dict[str, bytes]
     plain: bool  # no data field must equal the envelope's department
     resolution: Resolution
 
@@ -49,6 +51,8 @@ class Registry:
     def __init__(self, models: Iterable[type[EventData]] = ()) -> None:
         self._models: dict[str, type[EventData]] = {}
         self._validators: dict[str, tuple[SchemaValidator, SchemaValidator]] = {}
+        self._fast_validators: dict[str, SchemaValidator] = {}
+        self._known_topics: dict[str, dict[str, bytes]] = {}  # per stream
         self._upcasters: dict[str, tuple[str, Upcaster]] = {}
         self._resolved: dict[tuple[str | bytes, bool], Resolution] = {}
         # raw ce_type header -> how to read it, for the types read as they are whether or not upcasting is on
@@ -67,6 +71,7 @@ class Registry:
         self._models[model.event_type] = model
         envelope = Event[model]  # type: ignore[valid-type]
         self._validators[model.event_type] = (binary_validator(envelope), structured_validator(envelope))
+        self._fast_validators[model.event_type] = fast_binary_validator(envelope)
         self._resolved.clear()
         self._index_direct()
         return model
@@ -90,6 +95,7 @@ class Registry:
         clone = Registry()
         clone._models = dict(self._models)
         clone._validators = dict(self._validators)
+        clone._fast_validators = dict(self._fast_validators)
         clone._upcasters = dict(self._upcasters)
         clone._index_direct()
         return clone
@@ -128,7 +134,8 @@ class Registry:
             if event_type not in self._upcasters:
                 r = self._resolution(model, ())
                 plans[r.type_header] = BinaryPlan(
-                    r.binary, r.dataschema_header, r.subject_prefix, model.stream, not model.department_field, r
+                    self._fast_validators[event_type], r.dataschema_header, r.subject_prefix,
+                    self._known_topics.setdefault(model.stream, {}), not model.department_field, r,
                 )
         self.binary_plans = plans
 

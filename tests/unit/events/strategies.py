@@ -91,3 +91,10 @@ def events(draw: st.DrawFn, model: type[EventData] | None = None) -> Event[typin
         causationid=draw(st.none() | attribute_text),
         data=data,
     )
+
+
+# Header values a hostile or careless producer might send: anything, and values that are nearly right.
+header_values = st.binary(max_size=64) | st.sampled_from(
+    [b"1.0", b"application/json", b"application/cloudevents+json", b"uk.gov.innovation.idea.endorsed.v1",
+     b"dwp", b"\x00", b"\xff\xfe", b"2025-01-01T00:00:00Z", b""]
+)
