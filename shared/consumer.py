@@ -18,7 +18,9 @@ handler under manual acknowledgement and its next ack commits past the batch, an
 while aiokafka unpacks a fetch (a header name that is not UTF-8) ends its consume task. Here one
 `AIOKafkaConsumer` per subscription is driven by `Subscription.run`, which commits explicit offsets
 per partition after each batch, rewinds a failed batch with `seek`, and restarts the client with
-backoff when it fails. `shared.kafka_records` makes aiokafka read hostile header names instead of
+backoff when it fails. Two batches are in hand at most: batch N+1 is fetched and decoded while batch
+N's transaction runs and its offsets are committed; N+1's transaction starts only after that, and
+when N fails, N+1 is rewound with it and never committed. `shared.kafka_records` makes aiokafka read hostile header names instead of
 raising, so such a record reaches the dead-letter topic like any other bad input.
 """
 
@@ -81,6 +83,18 @@ def is_content_failure(error: BaseException) -> bool:
 
 Apply = Callable[[asyncpg.Connection, Event], Awaitable[None]]
 Letter = tuple[ConsumerRecord, Exception]
+Fetched = dict[TopicPartition, list[ConsumerRecord]]
+
+PREPARE_CHUNK = 250  # records decoded between two turns of the event loop
+
+
+@dataclass
+class Prepared:
+    """A batch decoded, before its transaction."""
+
+    decoded: list[tuple[ConsumerRecord, Event]]
+    letters: list[Letter]  # records that did not decode
+    ahead: Any = None  # EventConsumer.ahead's result for `decoded`
 
 
 def read_event(record: ConsumerRecord, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Event:
@@ -114,21 +128,47 @@ class EventConsumer:
         self._max_bytes = max_event_bytes
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        """Decodes, applies and dead-letters one batch (`prepare`, then `apply`)."""
+        await self.apply(await self.prepare(records))
+
+    async def prepare(self, records: Sequence[ConsumerRecord]) -> Prepared:
+        """The CPU half of a batch, no I/O: decodes every record (what does not decode becomes a letter) and
+        lets `ahead` prepare the write. It yields to the loop every `PREPARE_CHUNK` records, so the batch
+        before it, applying meanwhile, keeps its database round trips going."""
         letters: list[Letter] = []
         decoded: list[tuple[ConsumerRecord, Event]] = []
-        for record in records:
-            try:
-                decoded.append((record, read_event(record, max_bytes=self._max_bytes)))
-            except DecodeError as error:
-                letters.append((record, error))
+        max_bytes = self._max_bytes
+        for start in range(0, len(records), PREPARE_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            for record in records[start:start + PREPARE_CHUNK]:
+                try:
+                    decoded.append((record, read_event(record, max_bytes=max_bytes)))
+                except DecodeError as error:
+                    letters.append((record, error))
         if decoded:
-            letters += await self._apply_batch(decoded)
+            await asyncio.sleep(0)
+        return Prepared(decoded, letters, self.ahead(decoded) if decoded else None)
+
+    def ahead(self, decoded: Sequence[tuple[ConsumerRecord, Event]]) -> Any:
+        """What a service can prepare of a batch's write before knowing which events are redeliveries (most
+        batches have none): passed to `apply_events` when every event of the batch is fresh. None here."""
+        return None
+
+    async def apply(self, prepared: Prepared) -> None:
+        """The I/O half: the batch's transaction, then its dead letters in offset order. Raises on any
+        failure that is not about one event's content."""
+        letters = list(prepared.letters)
+        if prepared.decoded:
+            letters += await self._apply_batch(prepared)
         for record, error in sorted(letters, key=lambda letter: (letter[0].topic, letter[0].partition, letter[0].offset)):
             await self._dead_letter(record, error)
 
-    async def apply_events(self, conn: asyncpg.Connection, events: Sequence[tuple[ConsumerRecord, Event]]) -> list[Letter]:
+    async def apply_events(self, conn: asyncpg.Connection, events: Sequence[tuple[ConsumerRecord, Event]],
+                           ahead: Any = None) -> list[Letter]:
         """Applies fresh events in the batch's open transaction, each in a savepoint; returns the events
-        refused for their content. A service may override this to apply in bulk."""
+        refused for their content. A service may override this to apply in bulk; `ahead` is what its
+        `ahead` returned for exactly these events, or None when some of the batch were redeliveries."""
         refused: list[Letter] = []
         for record, event in events:
             with correlation(event.correlationid, event_id=str(event.id), event_type=event.type):
@@ -141,11 +181,15 @@ class EventConsumer:
                     refused.append((record, error))
         return refused
 
-    async def _apply_batch(self, decoded: list[tuple[ConsumerRecord, Event]]) -> list[Letter]:
+    async def _apply_batch(self, prepared: Prepared) -> list[Letter]:
+        decoded = prepared.decoded
         async with self._pool.acquire() as conn, conn.transaction():
             first = await first_deliveries(conn, self.name, [event for _, event in decoded])
-            fresh = [pair for pair, is_first in zip(decoded, first) if is_first]
-            refused = await self.apply_events(conn, fresh) if fresh else []
+            if first is None:  # every event is new: what was prepared ahead holds
+                fresh, ahead = decoded, prepared.ahead
+            else:
+                fresh, ahead = [pair for pair, is_first in zip(decoded, first) if is_first], None
+            refused = await self.apply_events(conn, fresh, ahead) if fresh else []
             if refused:  # a dead letter is not applied: a replay after the fix must find it new
                 at_fault = {id(record) for record, _ in refused}
                 await forget(conn, self.name, [event for record, event in fresh if id(record) in at_fault])
@@ -199,6 +243,7 @@ class Subscription:
         self._backoff = backoff
         self._deadline = batch_deadline_seconds
         self._stopping = asyncio.Event()
+        self._failures = 0  # consecutive failed attempts at the batch in hand
 
     def stop(self) -> None:
         """Asks the loop to finish the batch in hand, commit it and close the client."""
@@ -232,35 +277,73 @@ class Subscription:
         STALLED.labels(self.name).set(0)
 
     async def _consume(self, kafka: AIOKafkaConsumer) -> None:
-        failures = 0
-        while not self._stopping.is_set():
-            try:
-                fetched = await kafka.getmany(timeout_ms=500, max_records=self._max_records)
-            except ConsumerStoppedError:
-                return
-            if not fetched:
-                continue
-            records = [record for part in fetched.values() for record in part]
-            try:
-                async with asyncio.timeout(self._deadline):
-                    await self.consumer.handle(records)
-            except Exception as error:
-                failures += 1
-                await self._give_back(kafka, fetched, error, failures)
-                continue
-            if failures:
-                log.info("consumer recovered", consumer=self.name, failed_attempts=failures)
-                failures = 0
-                STALLED.labels(self.name).set(0)
-            try:
-                await kafka.commit({tp: part[-1].offset + 1 for tp, part in fetched.items()})
-            except CommitFailedError as error:  # the group rebalanced: the new owner re-reads, the inbox de-duplicates
-                log.warning("offsets not committed after a rebalance; the batch will be redelivered",
-                            consumer=self.name, error=repr(error))
+        """Two batches in hand at most: while batch N is applied and its offsets committed (a task), batch N+1
+        is fetched and decoded. N+1's transaction starts only after N's offsets were committed, so batches
+        are applied and committed in order; when N fails, N+1 is given back with it, never committed."""
+        pending: tuple[Fetched, asyncio.Task] | None = None  # the batch being applied, and its task
+        try:
+            while not self._stopping.is_set():
+                try:
+                    fetched = await kafka.getmany(timeout_ms=500, max_records=self._max_records)
+                except ConsumerStoppedError:
+                    return
+                if not fetched:
+                    if pending is not None and pending[1].done():
+                        await self._settle(kafka, pending)
+                        pending = None
+                    continue
+                records = [record for part in fetched.values() for record in part]
+                prepared: Prepared | Exception
+                try:
+                    prepared = await self.consumer.prepare(records)
+                except Exception as error:  # a bug: retried like any failure that is not about one event
+                    prepared = error
+                if pending is not None:
+                    settled, pending = await self._settle(kafka, pending, later=fetched), None
+                    if not settled:  # given back with the batch before it
+                        continue
+                if isinstance(prepared, Exception):
+                    await self._give_back(kafka, fetched, prepared)
+                    continue
+                pending = (fetched, asyncio.create_task(self._apply(kafka, fetched, prepared)))
+        except asyncio.CancelledError:
+            if pending is not None:
+                pending[1].cancel()
+            raise
+        finally:
+            if pending is not None and not pending[1].cancelled():
+                with contextlib.suppress(Exception):  # stopping, or the client failed: the batch in hand finishes
+                    await self._settle(kafka, pending)
 
-    async def _give_back(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]],
-                         error: Exception, failures: int) -> None:
+    async def _apply(self, kafka: AIOKafkaConsumer, fetched: Fetched, prepared: Prepared) -> None:
+        async with asyncio.timeout(self._deadline):
+            await self.consumer.apply(prepared)
+        if self._failures:
+            log.info("consumer recovered", consumer=self.name, failed_attempts=self._failures)
+            self._failures = 0
+            STALLED.labels(self.name).set(0)
+        try:
+            await kafka.commit({tp: part[-1].offset + 1 for tp, part in fetched.items()})
+        except CommitFailedError as error:  # the group rebalanced: the new owner re-reads, the inbox de-duplicates
+            log.warning("offsets not committed after a rebalance; the batch will be redelivered",
+                        consumer=self.name, error=repr(error))
+
+    async def _settle(self, kafka: AIOKafkaConsumer, pending: tuple[Fetched, asyncio.Task],
+                      later: Fetched | None = None) -> bool:
+        """Waits for a batch's task; True if it was applied and committed. If it failed, it is given back with
+        the batch fetched after it (`later`): each partition rewinds to its first record not committed."""
+        fetched, task = pending
+        try:
+            await task
+        except Exception as error:
+            await self._give_back(kafka, {**(later or {}), **fetched}, error)
+            return False
+        return True
+
+    async def _give_back(self, kafka: AIOKafkaConsumer, fetched: Fetched, error: Exception) -> None:
         """Rewinds every partition of a failed batch to its first record (the last committed position)."""
+        self._failures += 1
+        failures = self._failures
         delay = self._backoff.delay(failures)
         RETRIES.labels(self.name, type(error).__name__).inc()
         STALLED.labels(self.name).set(1)

@@ -146,7 +146,7 @@ class Rebuild:
     async def _apply(self, conn: asyncpg.Connection, events: list) -> None:
         async with conn.transaction():
             first = await first_deliveries(conn, self.settings.consumer_name, events)
-            fresh = [event for event, is_first in zip(events, first) if is_first]
+            fresh = events if first is None else [event for event, is_first in zip(events, first) if is_first]
             await save(conn, project(fresh))
         self.progress.applied += len(fresh)
         now = time.monotonic()
