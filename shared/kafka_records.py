@@ -89,23 +89,18 @@ class _Batch:
 
     def __init__(self, buffer: memoryview, fast: Any) -> None:
         self._buffer, self._fast = buffer, fast
-        self._records: Iterator[Any] | None = None
 
     def __getattr__(self, name: str) -> Any:  # base_offset, next_offset, validate_crc, is_control_batch, ...
         return getattr(self._fast, name)
 
-    def __iter__(self) -> _Batch:
-        return self
-
-    def __next__(self) -> Any:
-        if self._records is None:
-            try:
-                records = list(self._fast)
-            except UnicodeDecodeError:
-                UNREADABLE_BATCHES.inc()
-                records = list(_LenientBatch(self._buffer))
-            self._records = iter(records)
-        return next(self._records)
+    def __iter__(self) -> Iterator[Any]:
+        """The batch's records, read when iteration starts (a list's own iterator: no Python call per record)."""
+        try:
+            records = list(self._fast)
+        except UnicodeDecodeError:
+            UNREADABLE_BATCHES.inc()
+            records = list(_LenientBatch(self._buffer))
+        return iter(records)
 
 
 class LenientMemoryRecords(memory_records._MemoryRecordsPy):  # noqa: SLF001

@@ -5,7 +5,8 @@
 1. Create schema `reporting_next` and run the service's own migrations in it (the same definition
    as the live tables), plus an inbox table shaped like the shared one.
 2. Replay every partition of every matching topic from its beginning with the same projection the
-   live consumer uses (records that do not decode are skipped: the live consumer dead-letters them).
+   live consumer uses (records that do not decode are skipped: the live consumer dead-letters them);
+   the next batch is read, decoded and projected while the previous one is written.
 3. Swap, in one transaction: lock the live inbox (the live consumer's next batch waits), catch up
    to the then-current end offsets, drop the live tables and move the fresh ones (with their inbox)
    into their place. The live consumer then continues on the new tables, and its inbox holds exactly
@@ -27,10 +28,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.reporting.config import MIGRATIONS, ReportingSettings, tune_gc
-from services.reporting.domain import project
+from services.reporting.domain import Changes, project
 from services.reporting.repository import save
 from shared.db import SHARED_MIGRATIONS, load_migrations, prepare_database
-from shared.consumer import read_event
+from shared.consumer import PREPARE_CHUNK, read_event
 from shared.events import DecodeError
 from shared.inbox import first_deliveries
 
@@ -114,7 +115,7 @@ class Rebuild:
         return await consumer.end_offsets(partitions) if partitions else {}
 
     async def _replay(self, consumer: AIOKafkaConsumer, conn: asyncpg.Connection, ends: dict[TopicPartition, int]) -> None:
-        """Reads and decodes the next batch while the database writes the previous one."""
+        """Reads, decodes and projects the next batch while the database writes the previous one."""
         batches: asyncio.Queue = asyncio.Queue(maxsize=2)
 
         async def read() -> None:
@@ -122,32 +123,40 @@ class Rebuild:
                 fetched = await consumer.getmany(timeout_ms=1000, max_records=self.batch)
                 events = []
                 for tp, records in fetched.items():
-                    for record in records:
-                        try:
-                            events.append(read_event(record))
-                        except DecodeError:
-                            self.progress.skipped += 1
+                    for start in range(0, len(records), PREPARE_CHUNK):
+                        await asyncio.sleep(0)  # the write of the batch before keeps its round trips going
+                        for record in records[start:start + PREPARE_CHUNK]:
+                            try:
+                                events.append(read_event(record))
+                            except DecodeError:
+                                self.progress.skipped += 1
                     self.progress.read += len(records)
                     if records:
                         self.positions[tp] = records[-1].offset + 1
                 if events:
-                    await batches.put(events)
+                    await asyncio.sleep(0)
+                    await batches.put((events, project(events)))
             await batches.put(None)
 
         reader = asyncio.create_task(read())
         try:
-            while (events := await batches.get()) is not None:
-                await self._apply(conn, events)
+            while (batch := await batches.get()) is not None:
+                await self._apply(conn, *batch)
             await reader
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
 
-    async def _apply(self, conn: asyncpg.Connection, events: list) -> None:
+    async def _apply(self, conn: asyncpg.Connection, events: list, changes: Changes) -> None:
+        """Writes a batch; `changes` is its projection, which holds when none of it was applied before."""
         async with conn.transaction():
             first = await first_deliveries(conn, self.settings.consumer_name, events)
-            fresh = events if first is None else [event for event, is_first in zip(events, first) if is_first]
-            await save(conn, project(fresh))
+            if first is None:
+                fresh = events
+            else:
+                fresh = [event for event, is_first in zip(events, first) if is_first]
+                changes = project(fresh)
+            await save(conn, changes)
         self.progress.applied += len(fresh)
         now = time.monotonic()
         if now - self._last_report >= self.report_every:
