@@ -80,6 +80,8 @@ class Rebuild:
             self.progress.total = sum(ends[tp] - self.positions[tp] for tp in ends)
             await self._replay(consumer, conn, ends)
             async with conn.transaction():
+                # The swap waits for its WAL to be flushed, and with it every fill transaction's before it.
+                await conn.execute("SET LOCAL synchronous_commit = on")
                 await conn.execute("LOCK TABLE public.inbox IN EXCLUSIVE MODE")
                 ends = await self._assign(admin, consumer)  # topics created since, and what arrived meanwhile
                 self.progress.total = self.progress.read + sum(ends[tp] - self.positions[tp] for tp in ends)
@@ -95,6 +97,9 @@ class Rebuild:
     async def _fresh_schema(self, conn: asyncpg.Connection) -> None:
         await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE; CREATE SCHEMA {NEXT}")
         await conn.execute(f"SET search_path = {NEXT}, public")
+        # Filling the fresh schema need not wait for each commit's WAL flush: after a crash the rebuild is
+        # run again from offset 0 into a fresh schema; only the swap (synchronous) makes its tables live.
+        await conn.execute("SET synchronous_commit = off")
         for migration in load_migrations("reporting", MIGRATIONS):
             await conn.execute(migration.sql)
         await conn.execute("CREATE TABLE inbox (LIKE public.inbox INCLUDING ALL)")
