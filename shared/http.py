@@ -99,6 +99,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal error"), status_code=500)
 
 
+_CORRELATION_NAME = CORRELATION_HEADER.encode()
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # the metrics' labelled series, found once
+
+
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    found = _SERIES.get((method, route, status))
+    if found is None:  # bounded: routes are the app's paths (or "unmatched"), methods and statuses few
+        found = _SERIES[(method, route, status)] = (REQUESTS.labels(method, route, str(status)),
+                                                    LATENCY.labels(method, route))
+    return found
+
+
 class RequestContext:
     """ASGI middleware: refuses oversized bodies (413), carries the correlation id, counts requests."""
 
@@ -109,8 +121,13 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        given = headers.get(CORRELATION_HEADER, "")
+        given, declared = "", ""
+        for name, value in scope["headers"]:  # only the two this middleware reads
+            name = name.lower()
+            if name == _CORRELATION_NAME:
+                given = value.decode("latin-1")
+            elif name == b"content-length":
+                declared = value.decode("latin-1")
         correlation_id = given if _CORRELATION_ID.match(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = correlation_id
         started = time.perf_counter()
@@ -124,7 +141,6 @@ class RequestContext:
             await send(message)
 
         with correlation(correlation_id):
-            declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
                 await self._too_large(send_with_id)
             elif (first := await self._read_body(receive)) is None:
@@ -133,8 +149,9 @@ class RequestContext:
                 await self.app(scope, _replay(first, receive), send_with_id)
         route = scope.get("route")
         route_name = getattr(route, "path", "unmatched")
-        REQUESTS.labels(scope["method"], route_name, str(status_holder["status"])).inc()
-        LATENCY.labels(scope["method"], route_name).observe(time.perf_counter() - started)
+        counted, timed = _series(scope["method"], route_name, status_holder["status"])
+        counted.inc()
+        timed.observe(time.perf_counter() - started)
 
     async def _read_body(self, receive: Receive) -> Message | None:
         """The whole body as one message (or the disconnect that cut it short), None as soon as it

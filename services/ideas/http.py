@@ -37,7 +37,7 @@ from services.ideas.schemas import (
     SubmitIdea,
     Withdraw,
 )
-from shared.auth import Caller, acting_person, department_member
+from shared.auth import Caller, acting_member, acting_person, department_member
 from shared.events import IdeaSubmitted, Scores
 from shared.events.fields import SLUG_PATTERN
 from shared.paging import Cursor, Limit, page, position_of
@@ -125,8 +125,12 @@ async def _change(handlers: IdeasHandlers, acting: Acting, idea_id: UUID, comman
 
 
 @router.post("/ideas", status_code=201, response_model=IdeaOut, responses=_RESPONSES, summary="Submit an idea")
-async def submit_idea(body: SubmitIdea, caller: Annotated[Caller, Depends(member("contributor", on_idea=False))],
-                      acting: Person, handlers: Handlers) -> Response:
+async def submit_idea(body: SubmitIdea, request: Request,
+                      who: Annotated[tuple[Caller, str], Depends(acting_member("contributor"))]) -> Response:
+    # One dependency for member("contributor", on_idea=False), acting and handlers: the hot path's.
+    correlation_id = request.state.correlation_id
+    acting = Acting(person=who[1], correlation_id=correlation_id, causation_id=correlation_id)
+    handlers = runtime_of(request).handlers
     submission = IdeaSubmitted(idea_id=new_id(), submitted_by=acting.person, **body.model_dump())
     row = await handlers.submit(acting, submission)
     return as_json(idea_out(row, handlers.department), 201, Location=f"/v1/ideas/{row['idea_id']}")
