@@ -122,6 +122,7 @@ def check_topic_name(topic: str) -> None:
 
 
 _RECONNECT = Backoff(first_delay=0.2, max_delay=10.0)
+_LOOK_EVERY = 1.0  # seconds between a session's looks for free lanes and at the backlog
 
 
 @dataclass
@@ -215,15 +216,22 @@ class OutboxRelay:
         try:
             conn.add_termination_listener(lambda _: self._wake.set())
             await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+            last_claim = last_count = -1.0  # a new session claims and counts at once
             while not self._stopping.is_set():
-                self._held += await self._claim(conn)
+                # Lanes that are free (a relay that ended) and the backlog are looked at once a second at
+                # most, not at every wake: under load each wake is a commit, and each look a round trip.
+                if time.monotonic() - last_claim >= _LOOK_EVERY:
+                    self._held += await self._claim(conn)
+                    last_claim = time.monotonic()
                 self._wake.clear()
                 while not self._stopping.is_set() and await self._round(conn):
                     pass
                 if time.monotonic() - self._last_prune > self._prune_every:
                     await self.prune(conn)
                     self._last_prune = time.monotonic()
-                OUTBOX_BACKLOG.set(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+                if time.monotonic() - last_count >= _LOOK_EVERY:
+                    OUTBOX_BACKLOG.set(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+                    last_count = time.monotonic()
                 self._healthy = True
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_timeout())
