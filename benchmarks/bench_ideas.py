@@ -1,32 +1,41 @@
-"""Benchmark of the ideas service (not a test: it prints figures).
+"""Benchmark of the ideas service (not a test: it prints figures through benchmarks/common.py).
 
-Runs the service as a real uvicorn process against the local Kafka and PostgreSQL, in a fresh
-database and a fresh department, and measures:
+Runs the service as a real uvicorn process (HTTP_WORKERS, default auto: one worker per core)
+against KAFKA_BOOTSTRAP_SERVERS and POSTGRES_URL, in a fresh database, a fresh department and its
+own topic, beside its peer (benchmarks/peer_app.py: FastAPI + asyncpg inserting one row and
+publishing straight to Kafka with acks=all, no outbox; the same worker count), and measures:
 
-1. saturation: `POST /v1/ideas` (auth, pseudonym, insert + outbox in one transaction, relay
-   publishing beside it) and `GET /healthz` of the same server, in the same run, with `wrk`
-   (closed loop, fixed connections): throughput, p50, p99, and the ratio;
-2. a fixed 200 submissions/s (open loop: latency counted from when each request was due);
+1. saturation with `wrk` (closed loop, fixed connections): `POST /v1/ideas` (auth, pseudonym,
+   idea + outbox row in one statement, relay publishing beside it), `GET /healthz` of the same
+   server, and the peer's `POST /v1/ideas`;
+2. a fixed 200 submissions/s (open loop: latency counted from when each request was due), of
+   the service and of the peer;
 3. commit to Kafka acknowledgement per event: `sent_at - created_at` of each outbox row (the
-   same interval the relay's `outbox_commit_to_ack_seconds` histogram observes), for the
-   fixed-rate phase and for the saturation phase.
+   same interval the relay's `outbox_commit_to_ack_seconds` histogram observes);
+4. the peak resident memory of every process of the service (and of the peer).
 
-    .venv/bin/python benchmarks/bench_ideas.py [--connections 64] [--seconds 10] [--rate 200]
+Both databases and both topics are dropped and deleted at the end, whatever happens.
+
+    .venv/bin/python benchmarks/bench_ideas.py [--connections 64] [--seconds 10] [--rate 200] [--workers auto]
 
 Needs `wrk` (apt-get install -y wrk).
 """
 
+from __future__ import annotations
+
 import argparse
 import asyncio
+import collections
+import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -35,12 +44,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.peer_app import TABLE as peer_table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    KAFKA, POSTGRES, Figure, free_port, peak_rss_of_tree, percentile, process_tree, report)
 from shared.auth import new_key, register_key  # noqa: E402
 from shared.db import SHARED_MIGRATIONS, prepare_database  # noqa: E402
-from shared.events.topics import topic_name  # noqa: E402
+from shared.events.topics import intake_topic, topic_name  # noqa: E402
 
-POSTGRES = os.environ.get("POSTGRES_URL", "postgresql://innovation:innovation@127.0.0.1:5432/postgres")
-KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 BODY = ('{"title": "Fewer forms for new claimants", "problem": "Claimants fill in the same details on four forms.",'
         ' "proposal": "One form, shared by the four teams.", "themes": ["customer-service", "ai"],'
         ' "campaign": "one-big-thing-2025"}')
@@ -51,12 +61,6 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {key}"
 wrk.headers["X-Person-Ref"] = "bench-person-1"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def lua_string(text: str) -> str:
@@ -104,27 +108,39 @@ async def fixed_rate(base: str, key: str, rate: float, seconds: float) -> dict:
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     latencies: list[float] = []
-    failures = 0
+    failures: collections.Counter[str] = collections.Counter()  # by reason
     loop = asyncio.get_running_loop()
     connections = asyncio.Semaphore(256)
 
+    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(int(re.search(rb"(?i)content-length: (\d+)", head)[1]))
+        return head
+
     async def one(due: float) -> None:
-        nonlocal failures
         await asyncio.sleep(max(0.0, due - loop.time()))
         async with connections:  # at most 256 open; a request waiting for one still counts from `due`
+            reused = bool(idle)
             reader, writer = idle.pop() if idle else await asyncio.open_connection(host, int(port))
             try:
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
-                await reader.readexactly(length)
-            except (OSError, asyncio.IncompleteReadError):
-                failures += 1
+                try:
+                    head = await exchange(reader, writer)
+                except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as error:
+                    if not reused or (isinstance(error, asyncio.IncompleteReadError) and error.partial):
+                        raise
+                    # a kept-alive connection the server closed while idle (uvicorn: after 5 s): the request
+                    # never reached it; as any HTTP client does, send it again on a new connection
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                    head = await exchange(reader, writer)
+            except (OSError, asyncio.IncompleteReadError) as error:
+                failures[type(error).__name__] += 1
                 writer.close()
                 return
             latencies.append((loop.time() - due) * 1000)
             if not head.startswith(b"HTTP/1.1 201"):
-                failures += 1
+                failures[head.split(b"\r\n", 1)[0].decode(errors="replace")] += 1
             idle.append((reader, writer))
 
     start = loop.time() + 0.2
@@ -133,15 +149,9 @@ async def fixed_rate(base: str, key: str, rate: float, seconds: float) -> dict:
     for _, writer in idle:
         writer.close()
     latencies.sort()
-    return {"sent": len(latencies), "achieved_rps": len(latencies) / elapsed, "failures": failures,
+    return {"sent": len(latencies), "achieved_rps": len(latencies) / elapsed, "failures": sum(failures.values()),
+            "reasons": dict(failures),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": latencies[-1]}
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
 
 
 async def commit_to_ack(dsn: str, since_id: int, until_id: int) -> dict:
@@ -181,86 +191,197 @@ async def wait_drained(dsn: str, timeout: float = 120) -> float:
         await conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far (a busy machine slows a request's
+    wall-clock time far more than its CPU time)."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def loaded(pid: int, load, *args, **kwargs) -> dict:
+    """`load`'s result, with the CPU milliseconds per request the process tree `pid` spent under it."""
+    before = cpu_seconds(pid)
+    result = load(*args, **kwargs)
+    result["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(1, result["requests"])
+    return result
+
+
+async def as_admin(statement: str) -> None:
+    """Runs `statement` on the server's administrative database (POSTGRES_URL)."""
+    admin = await asyncpg.connect(POSTGRES)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+async def new_database(name: str) -> str:
+    await as_admin(f'CREATE DATABASE "{name}"')
+    return POSTGRES.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(name: str) -> None:
+    await as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def topics_admin(action: str, *topics: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    kafka_admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await kafka_admin.start()
+    try:
+        if action == "create":
+            await kafka_admin.create_topics([NewTopic(topic, 3, 1) for topic in topics])
+        else:
+            await kafka_admin.delete_topics(list(topics))
+    finally:
+        await kafka_admin.close()
+
+
+async def own(stack: contextlib.AsyncExitStack, database: str) -> str:
+    """A new database, dropped when `stack` closes."""
+    dsn = await new_database(database)
+    stack.push_async_callback(drop_database, database)
+    return dsn
+
+
+@contextlib.asynccontextmanager
+async def process(command: list[str], env: dict[str, str], base: str) -> AsyncIterator[subprocess.Popen]:
+    """Starts a server and waits for /healthz (or /readyz); SIGTERM at the end, SIGKILL if it lingers."""
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+            for _ in range(600):
+                if server.poll() is not None:
+                    raise RuntimeError(f"{command} exited with {server.returncode}")
+                try:
+                    if (await client.get("/readyz" if "services.ideas" in command else "/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError(f"{command} did not become ready")
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--rate-seconds", type=float, default=15)
+    parser.add_argument("--workers", default=os.environ.get("HTTP_WORKERS", "auto"),
+                        help="HTTP worker processes of the service and of the peer (auto: one per core)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
+    workers = len(os.sched_getaffinity(0)) if args.workers == "auto" else int(args.workers)
 
     tag = uuid.uuid4().hex[:8]
-    department, database = f"bench{tag}", f"bench_ideas_{tag}"
-    admin = await asyncpg.connect(POSTGRES)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    dsn = POSTGRES.rsplit("/", 1)[0] + "/" + database
-    await prepare_database(dsn, {"shared": SHARED_MIGRATIONS, "ideas": ROOT / "services" / "ideas" / "migrations"})
-    key = new_key()
-    conn = await asyncpg.connect(dsn)
-    await register_key(conn, key, department=department, role="contributor", label="benchmark",
-                       acts_for_people=True)
-    await conn.close()
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    kafka_admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await kafka_admin.start()
-    await kafka_admin.create_topics([NewTopic(topic_name(department, "ideas"), 3, 1)])
-    await kafka_admin.close()
+    department = f"bench{tag}"
+    topics = (topic_name(department, "ideas"), intake_topic(department, "ideas"), f"bench.peer.{tag}")
+    async with contextlib.AsyncExitStack() as stack:
+        dsn = await own(stack, f"bench_ideas_{tag}")
+        peer_dsn = await own(stack, f"bench_peer_{tag}")
+        await topics_admin("create", *topics)
+        stack.push_async_callback(topics_admin, "delete", *topics)
+        await prepare_database(dsn, {"shared": SHARED_MIGRATIONS, "ideas": ROOT / "services" / "ideas" / "migrations"})
+        key = new_key()
+        conn = await asyncpg.connect(dsn)
+        await register_key(conn, key, department=department, role="contributor", label="benchmark",
+                           acts_for_people=True)
+        await conn.close()
 
-    port = free_port()
-    env = {**os.environ, "INNOVATION_DEPARTMENT": department, "IDEAS_DATABASE_URL": dsn,
-           "KAFKA_BOOTSTRAP_SERVERS": KAFKA, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([sys.executable, "-m", "services.ideas"], env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        print(f"ideas service pid {server.pid} at {base}; database {database}; department {department}; "
-              f"{os.cpu_count()} cores")
+        conn = await asyncpg.connect(peer_dsn)
+        await conn.execute(peer_table)  # before its workers start, each of which would make it
+        await conn.close()
 
-        run_wrk(f"{base}/v1/ideas", method="POST", body=BODY, key=key, connections=8, seconds=2)  # warm-up
+        port, peer_port = free_port(), free_port()
+        base, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
+        env = {**os.environ, "INNOVATION_DEPARTMENT": department, "IDEAS_DATABASE_URL": dsn,
+               "KAFKA_BOOTSTRAP_SERVERS": KAFKA, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING",
+               "HTTP_WORKERS": str(workers), "PYTHONPATH": str(ROOT)}
+        server = await stack.enter_async_context(process([sys.executable, "-m", "services.ideas"], env, base))
+        peer_env = {**os.environ, "PEER_DATABASE_URL": peer_dsn, "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+                    "PEER_TOPIC": topics[-1], "PYTHONPATH": str(ROOT)}
+        peer_server = await stack.enter_async_context(process(
+            [sys.executable, "-m", "uvicorn", "benchmarks.peer_app:app", "--port", str(peer_port),
+             "--workers", str(workers), "--no-access-log", "--log-level", "warning"], peer_env, peer))
+        print(f"ideas service pid {server.pid} at {base}, peer pid {peer_server.pid} at {peer}; {workers} workers "
+              f"each; {os.cpu_count()} cores; department {department}", flush=True)
+
+        for url in (f"{base}/v1/ideas", f"{peer}/v1/ideas"):  # warm-up
+            run_wrk(url, method="POST", body=BODY, key=key, connections=8, seconds=2)
         await wait_drained(dsn)
 
         before = await max_outbox_id(dsn)
-        submit = run_wrk(f"{base}/v1/ideas", method="POST", body=BODY, key=key,
-                         connections=args.connections, seconds=args.seconds)
+        submit = loaded(server.pid, run_wrk, f"{base}/v1/ideas", method="POST", body=BODY, key=key,
+                        connections=args.connections, seconds=args.seconds)
         saturated_upto = await max_outbox_id(dsn)
         drain = await wait_drained(dsn)
-        trivial = run_wrk(f"{base}/healthz", method="GET", body=None, key=key,
-                          connections=args.connections, seconds=args.seconds)
+        trivial = loaded(server.pid, run_wrk, f"{base}/healthz", method="GET", body=None, key=key,
+                         connections=args.connections, seconds=args.seconds)
+        hand_written = loaded(peer_server.pid, run_wrk, f"{peer}/v1/ideas", method="POST", body=BODY, key=key,
+                              connections=args.connections, seconds=args.seconds)
         saturated_ack = await commit_to_ack(dsn, before, saturated_upto)
 
         before = await max_outbox_id(dsn)
         steady = await fixed_rate(base, key, args.rate, args.rate_seconds)
         await wait_drained(dsn)
         steady_ack = await commit_to_ack(dsn, before, await max_outbox_id(dsn))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        admin = await asyncpg.connect(POSTGRES)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+        peer_steady = await fixed_rate(peer, key, args.rate, args.rate_seconds)
+        rss, peer_rss = peak_rss_of_tree(server.pid), peak_rss_of_tree(peer_server.pid)
 
     print(f"\nsaturation, {args.connections} connections, {args.seconds}s each (wrk, closed loop):")
-    for name, r in (("POST /v1/ideas", submit), ("GET /healthz", trivial)):
+    for name, r in (("POST /v1/ideas", submit), ("GET /healthz", trivial), ("peer POST", hand_written)):
         print(f"  {name:<15} {r['rps']:8.0f} req/s   p50 {r['p50']:7.2f} ms   p99 {r['p99']:7.2f} ms   "
-              f"non-2xx {r['non_2xx']}   socket errors {r['socket_errors']}")
-    print(f"  ratio submit/healthz throughput: {submit['rps'] / trivial['rps']:.2f}")
+              f"non-2xx {r['non_2xx']}   socket errors {r['socket_errors']}   server CPU {r['cpu_ms']:.2f} ms/request")
     print(f"  outbox drained {drain:.2f}s after the submit load ended; commit->ack over {saturated_ack['events']} "
           f"events: p50 {saturated_ack['p50']:.1f} ms  p99 {saturated_ack['p99']:.1f} ms  max {saturated_ack['max']:.1f} ms")
     print(f"\nfixed rate {args.rate:.0f} submissions/s for {args.rate_seconds:.0f}s (open loop):")
-    print(f"  achieved {steady['achieved_rps']:.0f}/s   p50 {steady['p50']:.2f} ms   p99 {steady['p99']:.2f} ms   "
-          f"max {steady['max']:.2f} ms   failures {steady['failures']}")
+    for name, r in (("POST /v1/ideas", steady), ("peer POST", peer_steady)):
+        print(f"  {name:<15} achieved {r['achieved_rps']:.0f}/s   p50 {r['p50']:.2f} ms   p99 {r['p99']:.2f} ms   "
+              f"max {r['max']:.2f} ms   failures {r['failures']} {r['reasons'] or ''}")
     print(f"  commit->Kafka ack over {steady_ack['events']} events: p50 {steady_ack['p50']:.1f} ms   "
-          f"p99 {steady_ack['p99']:.1f} ms   max {steady_ack['max']:.1f} ms")
+          f"p99 {steady_ack['p99']:.1f} ms   max {steady_ack['max']:.1f} ms\n")
+
+    healthz = "GET /healthz, same server"
+    peer_name = f"hand-written peer (FastAPI + asyncpg + aiokafka acks=all, no outbox), {workers} workers"
+    failed = steady["failures"] + submit["non_2xx"]
+    report(
+        Figure("POST /v1/ideas saturation", submit["rps"], "req/s", target=1000, baseline=healthz,
+               baseline_value=trivial["rps"]),
+        Figure("POST /v1/ideas as a share of GET /healthz", submit["rps"] / trivial["rps"], "share", target=0.3,
+               baseline=healthz, baseline_value=trivial["rps"], baseline_unit="req/s"),
+        Figure("POST /v1/ideas vs hand-written peer", submit["rps"], "req/s", baseline=peer_name,
+               baseline_value=hand_written["rps"]),
+        Figure("POST /v1/ideas server CPU per request (all the service's processes, relay included)",
+               submit["cpu_ms"], "ms", higher_is_better=False, baseline=f"{peer_name}, its processes",
+               baseline_value=hand_written["cpu_ms"]),
+        Figure(f"POST /v1/ideas p99 at {args.rate:.0f}/s", steady["p99"], "ms", target=50, higher_is_better=False,
+               baseline=f"the peer at {args.rate:.0f}/s", baseline_value=peer_steady["p99"]),
+        Figure(f"POST /v1/ideas failed requests (at {args.rate:.0f}/s and saturated)", failed, "requests", target=1,
+               higher_is_better=False, baseline="the peer, same loads",
+               baseline_value=peer_steady["failures"] + hand_written["non_2xx"]),
+        Figure(f"commit -> Kafka ack p99 at {args.rate:.0f}/s", steady_ack["p99"], "ms", target=100,
+               higher_is_better=False, baseline=f"the peer's whole request (insert + acked send) p99 at "
+                                                f"{args.rate:.0f}/s", baseline_value=peer_steady["p99"]),
+        Figure("ideas service peak resident memory, largest process", rss, "MB", target=300, higher_is_better=False,
+               baseline="the peer, largest process", baseline_value=peer_rss),
+    )
 
 
 if __name__ == "__main__":
