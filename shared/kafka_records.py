@@ -15,6 +15,7 @@ pure-Python `_MemoryRecordsPy` and `_DefaultRecordBatchPy` it is built from.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from aiokafka.consumer import fetcher
@@ -26,6 +27,7 @@ from prometheus_client import Counter
 UNREADABLE_BATCHES = Counter("kafka_unreadable_batches_total",
                              "Fetched record batches re-read because a header name is not UTF-8")
 
+_NAME = itemgetter(0)
 _MAGIC_OFFSET = memory_records._MemoryRecordsPy.MAGIC_OFFSET  # noqa: SLF001
 
 
@@ -36,6 +38,13 @@ def raw_name(name: str) -> bytes:
 
 def unreadable_headers(headers: Sequence[tuple[str, Any]] | None) -> list[tuple[str, Any]]:
     """The headers whose names were not UTF-8 on the wire."""
+    if not headers:
+        return []
+    try:
+        if all(map(str.isascii, map(_NAME, headers))):  # the usual case, without a Python step per header
+            return []
+    except TypeError:  # a name that is not a str: looked at one by one below
+        pass
     hostile = []
     for name, value in headers or ():
         if not name.isascii():
