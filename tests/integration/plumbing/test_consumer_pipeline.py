@@ -5,14 +5,13 @@ nothing of N+1 be committed, and both are applied exactly once when N is retried
 import asyncio
 
 import asyncpg
-import pytest
 
 from shared.consumer import EventConsumer, Prepared, Subscription
-from shared.db import SHARED_MIGRATIONS, migrate
 from shared.events.topics import topic_name
 from shared.outbox import new_producer
 from shared.retry import Backoff
 from tests.support.db import fetchval
+from tests.integration.test_dead_letters import database  # noqa: F401 - a database with its `applied` table
 from tests.support.events import submitted
 from tests.support.kafka import consumer_lag, create_topics, publish
 from tests.support.waiting import eventually
@@ -49,20 +48,6 @@ class FirstBatchFailsOnce(EventConsumer):
 
     async def _next_batch_decoded(self) -> bool:
         return len(self.prepared) >= 2
-
-
-@pytest.fixture
-async def database(new_database):
-    dsn = await new_database("pipeline")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn, {"shared": SHARED_MIGRATIONS})
-        await conn.execute("CREATE TABLE applied (source text NOT NULL, event_id uuid NOT NULL)")  # no key: a repeat shows
-    finally:
-        await conn.close()
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    yield dsn, pool
-    await pool.close()
 
 
 async def test_a_failed_batch_takes_the_batch_decoded_after_it_back_with_it(kafka_bootstrap, department, database):
