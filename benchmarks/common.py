@@ -10,6 +10,7 @@ from which `benchmarks/table.py` prints the closing table.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -142,22 +143,35 @@ class RawHttp:
 
     async def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                       body: bytes = b"") -> tuple[int, bytes]:
-        """(status, body); raises OSError or asyncio.IncompleteReadError when the connection fails."""
+        """(status, body); raises OSError or asyncio.IncompleteReadError when the connection fails.
+        At most `max_connections` are open; a request waiting for one waits here."""
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n" + "".join(
             f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         if body or method in ("POST", "PUT"):
             head += f"Content-Length: {len(body)}\r\n"
+        message = head.encode() + b"\r\n" + body
         async with self.connections:
-            reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-            try:
-                writer.write(head.encode() + b"\r\n" + body)
-                answer = await reader.readuntil(b"\r\n\r\n")
-                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", answer)
-                content = await reader.readexactly(int(length[1])) if length else b""
-            except BaseException:
-                writer.close()
-                raise
-            self.idle.append((reader, writer))
+            if self.idle:
+                try:
+                    return await self._exchange(*self.idle.pop(), message)
+                except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as error:
+                    if isinstance(error, asyncio.IncompleteReadError) and error.partial:
+                        raise
+                    # A kept-alive connection the server closed while idle (uvicorn: after 5 s): the
+                    # request never reached it; as any HTTP client does, send it again on a new one.
+            return await self._exchange(*await asyncio.open_connection(self.host, self.port), message)
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        message: bytes) -> tuple[int, bytes]:
+        try:
+            writer.write(message)
+            answer = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", answer)
+            content = await reader.readexactly(int(length[1])) if length else b""
+        except BaseException:
+            writer.close()
+            raise
+        self.idle.append((reader, writer))
         return int(answer[9:12]), content
 
     def close(self) -> None:
@@ -179,3 +193,68 @@ async def open_loop(rate: float, seconds: float, one: Callable[[float], Awaitabl
 
     await asyncio.gather(*(at(start + i / rate) for i in range(int(rate * seconds))))
     return loop.time() - start
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far (a busy machine slows a request's
+    wall-clock time far more than its CPU time)."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def as_admin(statement: str) -> None:
+    """Runs `statement` on the server's administrative database (POSTGRES_URL)."""
+    import asyncpg
+
+    admin = await asyncpg.connect(POSTGRES)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+def dsn_of(database: str) -> str:
+    return POSTGRES.rsplit("/", 1)[0] + "/" + database
+
+
+async def new_database(name: str) -> str:
+    await as_admin(f'CREATE DATABASE "{name}"')
+    return dsn_of(name)
+
+
+async def drop_database(name: str) -> None:
+    await as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def own_database(stack: contextlib.AsyncExitStack, name: str) -> str:
+    """A new database, dropped when `stack` closes (whatever happened)."""
+    dsn = await new_database(name)
+    stack.push_async_callback(drop_database, name)
+    return dsn
+
+
+async def topics_admin(action: str, *topics: str) -> None:
+    """Creates (3 partitions each) or deletes topics."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    kafka_admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await kafka_admin.start()
+    try:
+        if action == "create":
+            await kafka_admin.create_topics([NewTopic(topic, 3, 1) for topic in topics])
+        else:
+            await kafka_admin.delete_topics(list(topics))
+    finally:
+        await kafka_admin.close()
+
+
+async def own_topics(stack: contextlib.AsyncExitStack, *topics: str) -> None:
+    """New topics, deleted when `stack` closes (whatever happened)."""
+    await topics_admin("create", *topics)
+    stack.push_async_callback(topics_admin, "delete", *topics)
