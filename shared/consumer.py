@@ -100,7 +100,7 @@ class Prepared:
 def read_event(record: ConsumerRecord, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Event:
     """The event a record carries, or a DecodeError: the decoder's checks, plus readable header names
     and the aggregate id as the key."""
-    if kafka_records.unreadable_headers(record.headers):
+    if kafka_records.may_be_unreadable(record.headers):
         raise UnreadableHeader("a header name is not UTF-8; the record's headers cannot be read")
     event = decode(record.value, record.headers, topic=record.topic, max_bytes=max_bytes)
     key = event.data.aggregate_id

@@ -36,6 +36,19 @@ def raw_name(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
+class _Reads:
+    """Whether this process has read any batch leniently. Only `_LenientBatch` makes header names that were
+    not UTF-8 on the wire (surrogate escapes); aiokafka's own readers refuse them. Until it has run once, no
+    record in the process can have one, and `may_be_unreadable` spares the consumer a look at each record."""
+
+    lenient = False
+
+
+def may_be_unreadable(headers: Sequence[tuple[str, Any]] | None) -> list[tuple[str, Any]]:
+    """`unreadable_headers`, or [] at once while no batch of this process was read leniently."""
+    return unreadable_headers(headers) if _Reads.lenient else []
+
+
 def unreadable_headers(headers: Sequence[tuple[str, Any]] | None) -> list[tuple[str, Any]]:
     """The headers whose names were not UTF-8 on the wire."""
     if not headers:
@@ -108,6 +121,7 @@ class _Batch:
             records = list(self._fast)
         except UnicodeDecodeError:
             UNREADABLE_BATCHES.inc()
+            _Reads.lenient = True  # before any of its records reaches a consumer
             records = list(_LenientBatch(self._buffer))
         return iter(records)
 
