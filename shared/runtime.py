@@ -8,6 +8,7 @@ in-flight requests first, then the lifespan closes consumers, the relay and the 
 import asyncio
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -101,6 +102,21 @@ def _end_with_supervisor() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+GC_THRESHOLDS = (10_000, 20, 20)  # CPython's are (700, 10, 10)
+
+
+def _settle_garbage_collector() -> None:
+    """Once the first service of the process started: everything alive then (modules, classes, pools,
+    the app) moves to the permanent generation, which no collection walks again, and the young generation
+    is collected after 10,000 allocations instead of 700. Under load the cyclic collector was ~8% of a
+    submit's CPU (issue 17); unreachable cycles are still collected, only less often. Frozen once per
+    process: a process that starts services one after another (tests) does not freeze each one's objects."""
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     configure_logging(settings.log_level)
     _end_with_supervisor()
@@ -142,6 +158,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             graceful = len(tasks)
             tasks += [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
             app.state.runtime = runtime
+            _settle_garbage_collector()
             log.info("service started", service=spec.name, port=settings.http_port)
             yield
         finally:
@@ -169,7 +186,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             await pool.close()
             log.info("service stopped", service=spec.name)
 
-    app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan)
+    # FastAPI's native OpenTelemetry off: no service configures a provider, and asking whether one
+    # is configured cost every request a few environment and provider look-ups (issue 17).
+    app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=spec.max_body_bytes)
 
