@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from typing import Final
@@ -18,7 +17,7 @@ def pseudonymise(secret: bytes | str, person_ref: str) -> str:
         raise ValueError("the pseudonym secret must not be empty")
     if not person_ref:
         raise ValueError("the person reference must not be empty")
-    return "p_" + hmac.new(key, person_ref.encode(), hashlib.sha256).hexdigest()[:16]
+    return "p_" + hmac.digest(key, person_ref.encode(), "sha256")[:8].hex()  # one C call, no HMAC object
 
 
 def is_pseudonym(value: object) -> bool:
