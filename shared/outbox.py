@@ -27,6 +27,7 @@ producer factory replaces its producer then; a relay given a shared producer can
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 import zlib
@@ -70,6 +71,7 @@ def lane_of(key: bytes) -> int:
 
 
 _OUTBOX_COLUMNS = "lane, event_id, topic, key, value, header_names, header_values"
+_OUTBOX_WIDTH = len(_OUTBOX_COLUMNS.split(", "))
 
 
 def outbox_insert(events: Iterable[Event], first_parameter: int = 1) -> tuple[str | None, list]:
@@ -83,12 +85,18 @@ def outbox_insert(events: Iterable[Event], first_parameter: int = 1) -> tuple[st
                       [name for name, _ in record.headers], [value for _, value in record.headers]]
     if not arguments:
         return None, []
-    width = len(_OUTBOX_COLUMNS.split(", "))
-    rows = ", ".join(
-        "(" + ", ".join(f"${first_parameter + start + i}" for i in range(width)) + ")"
-        for start in range(0, len(arguments), width)
+    return _outbox_statement(first_parameter, len(arguments) // _OUTBOX_WIDTH), arguments
+
+
+@functools.lru_cache(maxsize=64)
+def _outbox_statement(first_parameter: int, rows: int) -> str:
+    """The INSERT's text for `rows` rows from `$first_parameter` (built once per shape: a submit's is
+    always the same)."""
+    values = ", ".join(
+        "(" + ", ".join(f"${first_parameter + start + i}" for i in range(_OUTBOX_WIDTH)) + ")"
+        for start in range(0, rows * _OUTBOX_WIDTH, _OUTBOX_WIDTH)
     )
-    return f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES {rows}", arguments
+    return f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES {values}"
 
 
 async def enqueue(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
