@@ -131,7 +131,9 @@ async def submit_idea(body: SubmitIdea, request: Request,
     correlation_id = request.state.correlation_id
     acting = Acting(person=who[1], correlation_id=correlation_id, causation_id=correlation_id)
     handlers = runtime_of(request).handlers
-    submission = IdeaSubmitted(idea_id=new_id(), submitted_by=acting.person, **body.model_dump())
+    # Not validated twice: the body's fields were validated by SubmitIdea, whose fields are IdeaSubmitted's
+    # own (shared.requests.like: same types, same constraints); the id is new, the person our pseudonym.
+    submission = IdeaSubmitted.model_construct(idea_id=new_id(), submitted_by=acting.person, **body.model_dump())
     row = await handlers.submit(acting, submission)
     return as_json(idea_out(row, handlers.department), 201, Location=f"/v1/ideas/{row['idea_id']}")
 
