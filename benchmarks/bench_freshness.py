@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
-    KAFKA, Figure, RawHttp, dsn_of, open_loop, own_database, own_topics, peak_rss_of_tree, percentile, report)
+    KAFKA, Figure, RawHttp, open_loop, own_database, own_topics, peak_rss_of_tree, percentile, report)
 from shared.auth import new_key, register_key  # noqa: E402
 from shared.db import SHARED_MIGRATIONS, prepare_database  # noqa: E402
 from shared.events.topics import intake_topic, topic_name  # noqa: E402

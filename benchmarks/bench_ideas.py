@@ -46,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.peer_app import TABLE as peer_table  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    KAFKA, POSTGRES, Figure, free_port, peak_rss_of_tree, percentile, process_tree, report)
+    KAFKA, Figure, RawHttp, cpu_seconds, free_port, open_loop, own_database, own_topics, peak_rss_of_tree, percentile,
+    report)
 from shared.auth import new_key, register_key  # noqa: E402
 from shared.db import SHARED_MIGRATIONS, prepare_database  # noqa: E402
 from shared.events.topics import intake_topic, topic_name  # noqa: E402
@@ -98,56 +99,28 @@ def run_wrk(url: str, *, method: str, body: str | None, key: str, connections: i
 
 
 async def fixed_rate(base: str, key: str, rate: float, seconds: float) -> dict:
-    """Open loop: request i is due at start + i/rate and its latency runs from when it was due
-    (so a stall is not hidden by requests that were never sent). A bare HTTP/1.1 keep-alive
-    client: httpx costs too much CPU per request on a 2-core machine shared with the server."""
-    host, port = base.removeprefix("http://").split(":")
+    """Open loop (benchmarks.common.open_loop): each request timed from when it was due."""
+    client = RawHttp(base)
+    headers = {"Authorization": f"Bearer {key}", "X-Person-Ref": "bench-person-2", "Content-Type": "application/json"}
     body = BODY.encode()
-    request = (f"POST /v1/ideas HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
-               f"X-Person-Ref: bench-person-2\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     latencies: list[float] = []
     failures: collections.Counter[str] = collections.Counter()  # by reason
     loop = asyncio.get_running_loop()
-    connections = asyncio.Semaphore(256)
-
-    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        await reader.readexactly(int(re.search(rb"(?i)content-length: (\d+)", head)[1]))
-        return head
 
     async def one(due: float) -> None:
-        await asyncio.sleep(max(0.0, due - loop.time()))
-        async with connections:  # at most 256 open; a request waiting for one still counts from `due`
-            reused = bool(idle)
-            reader, writer = idle.pop() if idle else await asyncio.open_connection(host, int(port))
-            try:
-                try:
-                    head = await exchange(reader, writer)
-                except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as error:
-                    if not reused or (isinstance(error, asyncio.IncompleteReadError) and error.partial):
-                        raise
-                    # a kept-alive connection the server closed while idle (uvicorn: after 5 s): the request
-                    # never reached it; as any HTTP client does, send it again on a new connection
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, int(port))
-                    head = await exchange(reader, writer)
-            except (OSError, asyncio.IncompleteReadError) as error:
-                failures[type(error).__name__] += 1
-                writer.close()
-                return
-            latencies.append((loop.time() - due) * 1000)
-            if not head.startswith(b"HTTP/1.1 201"):
-                failures[head.split(b"\r\n", 1)[0].decode(errors="replace")] += 1
-            idle.append((reader, writer))
+        try:
+            status, _ = await client.request("POST", "/v1/ideas", headers=headers, body=body)
+        except (OSError, asyncio.IncompleteReadError) as error:
+            failures[type(error).__name__] += 1
+            return
+        latencies.append((loop.time() - due) * 1000)
+        if status != 201:
+            failures[f"HTTP {status}"] += 1
 
-    start = loop.time() + 0.2
-    await asyncio.gather(*(one(start + i / rate) for i in range(int(rate * seconds))))
-    elapsed = loop.time() - start
-    for _, writer in idle:
-        writer.close()
+    try:
+        elapsed = await open_loop(rate, seconds, one)
+    finally:
+        client.close()
     latencies.sort()
     return {"sent": len(latencies), "achieved_rps": len(latencies) / elapsed, "failures": sum(failures.values()),
             "reasons": dict(failures),
@@ -191,63 +164,12 @@ async def wait_drained(dsn: str, timeout: float = 120) -> float:
         await conn.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its descendants so far (a busy machine slows a request's
-    wall-clock time far more than its CPU time)."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def loaded(pid: int, load, *args, **kwargs) -> dict:
     """`load`'s result, with the CPU milliseconds per request the process tree `pid` spent under it."""
     before = cpu_seconds(pid)
     result = load(*args, **kwargs)
     result["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(1, result["requests"])
     return result
-
-
-async def as_admin(statement: str) -> None:
-    """Runs `statement` on the server's administrative database (POSTGRES_URL)."""
-    admin = await asyncpg.connect(POSTGRES)
-    try:
-        await admin.execute(statement)
-    finally:
-        await admin.close()
-
-
-async def new_database(name: str) -> str:
-    await as_admin(f'CREATE DATABASE "{name}"')
-    return POSTGRES.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(name: str) -> None:
-    await as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def topics_admin(action: str, *topics: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    kafka_admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await kafka_admin.start()
-    try:
-        if action == "create":
-            await kafka_admin.create_topics([NewTopic(topic, 3, 1) for topic in topics])
-        else:
-            await kafka_admin.delete_topics(list(topics))
-    finally:
-        await kafka_admin.close()
-
-
-async def own(stack: contextlib.AsyncExitStack, database: str) -> str:
-    """A new database, dropped when `stack` closes."""
-    dsn = await new_database(database)
-    stack.push_async_callback(drop_database, database)
-    return dsn
 
 
 @contextlib.asynccontextmanager
@@ -294,10 +216,9 @@ async def main() -> None:
     department = f"bench{tag}"
     topics = (topic_name(department, "ideas"), intake_topic(department, "ideas"), f"bench.peer.{tag}")
     async with contextlib.AsyncExitStack() as stack:
-        dsn = await own(stack, f"bench_ideas_{tag}")
-        peer_dsn = await own(stack, f"bench_peer_{tag}")
-        await topics_admin("create", *topics)
-        stack.push_async_callback(topics_admin, "delete", *topics)
+        dsn = await own_database(stack, f"bench_ideas_{tag}")
+        peer_dsn = await own_database(stack, f"bench_peer_{tag}")
+        await own_topics(stack, *topics)
         await prepare_database(dsn, {"shared": SHARED_MIGRATIONS, "ideas": ROOT / "services" / "ideas" / "migrations"})
         key = new_key()
         conn = await asyncpg.connect(dsn)

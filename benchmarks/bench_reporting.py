@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import KAFKA as BOOTSTRAP, POSTGRES as ADMIN_DSN, Figure, report  # noqa: E402
+from benchmarks.common import KAFKA as BOOTSTRAP, Figure, drop_database, new_database, report  # noqa: E402
 
 MEMORY_TARGET_MB = 300
 
@@ -199,30 +199,8 @@ async def clean_up(departments: list[str], databases: list[str]) -> None:
         finally:
             await admin.close()
     finally:
-        for dsn in databases:
-            await drop_database(dsn)
-
-
-async def create_database() -> str:
-    import asyncpg
-
-    name = f"bench_reporting_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(dsn: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
+        for name in databases:
+            await drop_database(name)
 
 
 def phase(*args: str) -> dict:
@@ -281,8 +259,8 @@ def run(args: argparse.Namespace, departments: list[str], databases: list[str]) 
     raw_rate = raw_result["records"] / raw_result["seconds_after_first"]
     print(f"raw aiokafka read: {raw_result['records']:,} records in {raw_result['seconds_after_first']:.2f}s after the first "
           f"record ({raw_result['seconds']:.2f}s with group join) = {raw_rate:,.0f} records/s, peak RSS {raw_result['peak_rss_mb']} MB")
-    dsn = asyncio.run(create_database())
-    databases.append(dsn)
+    databases.append(f"bench_reporting_{uuid.uuid4().hex[:8]}")
+    dsn = asyncio.run(new_database(databases[-1]))
     projected = phase("project", names, str(args.events), dsn)
     rate = args.events / projected["seconds_after_first"]
     print(f"projection: {args.events:,} events in {projected['seconds_after_first']:.2f}s after the first applied batch "
