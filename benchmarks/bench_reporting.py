@@ -219,9 +219,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.phase:
         name, *rest = args.phase
-        from services.reporting.config import tune_gc
+        from services.reporting.config import GC_THRESHOLDS
+        from shared.runtime import settle_garbage_collector
 
-        tune_gc()  # as `python -m services.reporting` and its `rebuild` command do
+        settle_garbage_collector(GC_THRESHOLDS)  # as the reporting service and its `rebuild` command do
         departments = rest[0].split(",")
         coroutine = {
             "publish": lambda: publish(departments, int(rest[1]), int(rest[2])),

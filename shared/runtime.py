@@ -58,6 +58,9 @@ Handlers = Callable[[Runtime], Any]
 Consumers = Callable[[Runtime], Sequence[Consumes]]
 
 
+GC_THRESHOLDS = (10_000, 20, 20)  # CPython's are (700, 10, 10)
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str  # ideas, experiments, notifications, reporting
@@ -76,6 +79,7 @@ class ServiceSpec:
     max_body_bytes: int = 64 * 1024
     version: str = "1.0.0"
     broker_options: Mapping[str, Any] = field(default_factory=dict)  # extra aiokafka client arguments
+    gc_thresholds: tuple[int, int, int] = GC_THRESHOLDS  # the cyclic collector's, once started
 
     def __post_init__(self) -> None:
         if not self.kafka and (self.relay or self.consumers):
@@ -102,19 +106,16 @@ def _end_with_supervisor() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-GC_THRESHOLDS = (10_000, 20, 20)  # CPython's are (700, 10, 10)
-
-
-def _settle_garbage_collector() -> None:
-    """Once the first service of the process started: everything alive then (modules, classes, pools,
-    the app) moves to the permanent generation, which no collection walks again, and the young generation
-    is collected after 10,000 allocations instead of 700. Under load the cyclic collector was ~8% of a
-    submit's CPU (issue 17); unreachable cycles are still collected, only less often. Frozen once per
+def settle_garbage_collector(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
+    """Once a service (or command) has started: everything alive then (modules, classes, pools, the app)
+    moves to the permanent generation, which no collection walks again, and the young generation is
+    collected after `thresholds[0]` allocations instead of 700. Under load the cyclic collector was ~8% of
+    a submit's CPU (issue 17); unreachable cycles are still collected, only less often. Frozen once per
     process: a process that starts services one after another (tests) does not freeze each one's objects."""
     if not gc.get_freeze_count():
         gc.collect()
         gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    gc.set_threshold(*thresholds)
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
@@ -158,7 +159,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             graceful = len(tasks)
             tasks += [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
             app.state.runtime = runtime
-            _settle_garbage_collector()
+            settle_garbage_collector(spec.gc_thresholds)
             log.info("service started", service=spec.name, port=settings.http_port)
             yield
         finally:

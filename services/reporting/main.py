@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from services.reporting.config import MIGRATIONS, ReportingSettings, tune_gc
+from services.reporting.config import GC_THRESHOLDS, MIGRATIONS, ReportingSettings
 from services.reporting import consumers
 from services.reporting.dashboard import mount_assets
 from services.reporting.dashboard import router as dashboard_router
@@ -23,6 +23,7 @@ def spec(settings: ReportingSettings) -> ServiceSpec:
                             "default_transaction_read_only": "on"},
         # A new department's topics match the pattern as soon as the metadata refreshes.
         broker_options={"metadata_max_age_ms": settings.metadata_max_age_ms},
+        gc_thresholds=GC_THRESHOLDS,
     )
 
 
@@ -34,6 +35,5 @@ def build(settings: ReportingSettings | None = None) -> FastAPI:
 
 
 def main() -> None:
-    tune_gc()
     settings = ReportingSettings()
     serve("services.reporting.main:build", settings)

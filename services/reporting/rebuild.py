@@ -27,10 +27,11 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.reporting.config import MIGRATIONS, ReportingSettings, tune_gc
+from services.reporting.config import GC_THRESHOLDS, MIGRATIONS, ReportingSettings
 from services.reporting.domain import Changes, project
 from services.reporting.repository import save
 from shared.db import SHARED_MIGRATIONS, load_migrations, prepare_database
+from shared.runtime import settle_garbage_collector
 from shared.consumer import PREPARE_CHUNK, read_event
 from shared.events import DecodeError
 from shared.inbox import first_deliveries
@@ -189,5 +190,5 @@ def main(argv: list[str]) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=5000, help="records per transaction")
     args = parser.parse_args(argv)
-    tune_gc()
+    settle_garbage_collector(GC_THRESHOLDS)
     asyncio.run(rebuild(batch=args.batch))

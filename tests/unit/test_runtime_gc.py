@@ -3,13 +3,13 @@ the young generation is collected less often (issue 17); unreachable cycles are 
 
 import gc
 
-from shared.runtime import GC_THRESHOLDS, _settle_garbage_collector
+from shared.runtime import GC_THRESHOLDS, settle_garbage_collector
 
 
 def test_settled_collector_freezes_startup_objects_and_still_collects_cycles():
     thresholds = gc.get_threshold()
     try:
-        _settle_garbage_collector()
+        settle_garbage_collector()
         assert gc.get_freeze_count() > 0
         assert gc.get_threshold() == GC_THRESHOLDS
         assert gc.isenabled()
