@@ -12,9 +12,10 @@ within a batch are dataclasses.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -46,9 +47,12 @@ class IdeaRow:
     merged_at: datetime | None = None
     budget_gbp: float | None = None
     staff_days: float | None = None
+    timebox_weeks: int | None = None
     decline_reason: str | None = None
     merged_into: str | None = None  # the target's department
     merged_into_idea_id: UUID | None = None  # and its id
+    submitted_by: str | None = None  # a pseudonym
+    conversation_id: UUID | None = None
 
 
 @dataclass
@@ -121,6 +125,13 @@ class Outcome(NamedTuple):
     hours_saved_per_year: float | None
     people_affected: int | None
     recorded_at: datetime
+    summary: str
+
+
+class Participation(NamedTuple):
+    department: str
+    pseudonym: str
+    month: date
 
 
 class Learning(NamedTuple):
@@ -151,6 +162,7 @@ class Changes:
     endorsements: dict[tuple[str, UUID, str], datetime] = field(default_factory=dict)
     reviews: list[Review] = field(default_factory=list)
     participants: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    participation: set[tuple[str, str, date]] = field(default_factory=set)  # Participation's fields
     conversations: dict[Key, Conversation] = field(default_factory=dict)
     experiments: dict[Key, ExperimentRow] = field(default_factory=dict)
     outcomes: dict[Key, Outcome] = field(default_factory=dict)
@@ -177,6 +189,14 @@ class Changes:
         seen = self.participants.get(key)
         if seen is None or at < seen:
             self.participants[key] = at
+        self.participation.add((*key, month_of(at)))
+
+
+def month_of(at: datetime) -> date:
+    """The first day of the event time's month, in UTC."""
+    if at.utcoffset():
+        at = at.astimezone(timezone.utc)
+    return date(at.year, at.month, 1)
 
 
 def _text(value: str) -> str:
@@ -184,9 +204,27 @@ def _text(value: str) -> str:
     return value.replace("\x00", "") if "\x00" in value else value
 
 
+REMOVED = "[removed]"
+# What identifies a person whatever the department wrote around it: a pseudonym, an email address, a UK
+# mobile number, a National Insurance number. Names cannot be told from other words; departments are
+# asked not to write them (docs/open-data.md).
+_PERSONAL = re.compile(
+    r"p_[0-9a-fA-F]{16}"
+    r"|[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+    r"|(?<!\w)(?:\+44\s?7\d{3}|\(?07\d{3}\)?)\s?\d{3}\s?\d{3}(?!\w)"
+    r"|(?<![A-Za-z0-9])[A-CEGHJ-PR-TW-Za-ceghj-pr-tw-z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-Da-d](?![A-Za-z0-9])")
+
+
+def published(value: str) -> str:
+    """Free text the centre publishes (titles, outcome summaries, learnings): without NUL, and with
+    anything shaped like a person's identifier replaced by [removed]."""
+    return _PERSONAL.sub(REMOVED, _text(value))
+
+
 def _submitted(c: Changes, e: Event) -> None:
     d, row = e.data, c.idea(e)
-    row.title, row.campaign, row.themes = _text(d.title), d.campaign, tuple(d.themes)
+    row.title, row.campaign, row.themes = published(d.title), d.campaign, tuple(d.themes)
+    row.submitted_by, row.conversation_id = d.submitted_by, d.conversation_id
     row.submitted_at = _earliest(row.submitted_at, e.time)
     c.participant(e, d.submitted_by)
 
@@ -213,7 +251,7 @@ def _shortlisted(c: Changes, e: Event) -> None:
 def _backed(c: Changes, e: Event) -> None:
     row = c.idea(e)
     row.backed_at = _earliest(row.backed_at, e.time)
-    row.budget_gbp, row.staff_days = e.data.budget_gbp, e.data.staff_days
+    row.budget_gbp, row.staff_days, row.timebox_weeks = e.data.budget_gbp, e.data.staff_days, e.data.timebox_weeks
     c.participant(e, e.data.sponsor)
 
 
@@ -288,9 +326,10 @@ def _outcome(c: Changes, e: Event) -> None:
     d, b = e.data, e.data.benefits
     key = (e.department, d.outcome_id)
     c.outcomes[key] = Outcome(*key, d.experiment_id, d.idea_id, d.result, d.recommendation,
-                              b.cash_savings_gbp_per_year, b.hours_saved_per_year, b.people_affected, e.time)
+                              b.cash_savings_gbp_per_year, b.hours_saved_per_year, b.people_affected, e.time,
+                              published(d.summary))
     for position, learning in enumerate(d.learnings):
-        c.learnings[(*key, position)] = Learning(*key, position, _text(learning), d.result, e.time)
+        c.learnings[(*key, position)] = Learning(*key, position, published(learning), d.result, e.time)
 
 
 def _adopted(c: Changes, e: Event) -> None:

@@ -15,7 +15,7 @@ from operator import attrgetter
 
 from services.reporting.domain import (
     Adoption, Changes, Conversation, DepartmentRow, Endorsement, ExperimentRow, IdeaRow, Learning, Outcome,
-    Participant, Review,
+    Participant, Participation, Review,
 )
 
 # The PostgreSQL type of every column the projection writes (a column name means the same everywhere).
@@ -28,13 +28,14 @@ _TYPES = {
     "events": "bigint", "experiment_id": "uuid", "feasibility": "int2", "first_event_at": "timestamptz",
     "first_seen_at": "timestamptz", "held_on": "date", "hours_saved_per_year": "float8", "idea_id": "uuid",
     "ideas_raised": "int", "impact": "int2", "last_event_at": "timestamptz", "learning": "text",
-    "measurements": "int", "merged_at": "timestamptz", "merged_into": "text", "merged_into_idea_id": "uuid", "origin_department": "text",
+    "measurements": "int", "month": "date", "merged_at": "timestamptz", "merged_into": "text", "merged_into_idea_id": "uuid", "origin_department": "text",
     "origin_outcome_id": "uuid", "outcome_id": "uuid", "overdue_on": "date", "participants": "int",
     "people_affected": "int8", "planned_at": "timestamptz", "position": "int2", "pseudonym": "text",
     "recommendation": "text", "recorded_at": "timestamptz", "result": "text", "reviewed_at": "timestamptz",
     "shortlisted_at": "timestamptz", "squad_size": "int", "staff_days": "float8", "started_on": "date",
-    "starts_on": "date", "submitted_at": "timestamptz", "themes": "text", "title": "text",
-    "value_for_money": "int2", "withdrawn_at": "timestamptz",
+    "starts_on": "date", "submitted_at": "timestamptz", "submitted_by": "text", "summary": "text",
+    "themes": "text", "timebox_weeks": "int2", "title": "text", "value_for_money": "int2",
+    "withdrawn_at": "timestamptz",
 }
 
 
@@ -74,8 +75,12 @@ ON CONFLICT (department, idea_id) DO UPDATE SET
     declined_at = least(t.declined_at, excluded.declined_at),
     withdrawn_at = least(t.withdrawn_at, excluded.withdrawn_at),
     merged_at = least(t.merged_at, excluded.merged_at),
+    submitted_by = CASE WHEN excluded.submitted_at IS NOT NULL THEN excluded.submitted_by ELSE t.submitted_by END,
+    conversation_id = CASE WHEN excluded.submitted_at IS NOT NULL THEN excluded.conversation_id
+                           ELSE t.conversation_id END,
     budget_gbp = coalesce(excluded.budget_gbp, t.budget_gbp),
     staff_days = coalesce(excluded.staff_days, t.staff_days),
+    timebox_weeks = coalesce(excluded.timebox_weeks, t.timebox_weeks),
     decline_reason = coalesce(excluded.decline_reason, t.decline_reason),
     merged_into = coalesce(excluded.merged_into, t.merged_into),
     merged_into_idea_id = coalesce(excluded.merged_into_idea_id, t.merged_into_idea_id)
@@ -91,6 +96,10 @@ ON CONFLICT (event_id) DO NOTHING
 
 _PARTICIPANTS = _insert("participants", Participant) + """\
 ON CONFLICT (department, pseudonym) DO NOTHING
+"""
+
+_PARTICIPATION = _insert("participation", Participation) + """\
+ON CONFLICT (department, month, pseudonym) DO NOTHING
 """
 
 _CONVERSATIONS = _insert("conversations", Conversation) + """\
@@ -152,6 +161,8 @@ async def save(conn: asyncpg.Connection, c: Changes) -> None:
         await conn.execute(_REVIEWS, *_columns(c.reviews))
     if c.participants:  # Participant: the key's fields, then the time
         await conn.execute(_PARTICIPANTS, *_columns([(*k, at) for k, at in c.participants.items()]))
+    if c.participation:
+        await conn.execute(_PARTICIPATION, *_columns(c.participation))
     if c.conversations:
         await conn.execute(_CONVERSATIONS, *_columns(c.conversations.values()))
     if c.experiments:

@@ -78,7 +78,7 @@ def department_events(dept: str, *, title_a: str = "Fewer paper forms for claima
         _experiment(dept, z, e, 15),
         _ev(ExperimentAbandoned(experiment_id=z, reason="Depot closed"), dept, 20, "experiments"),
         _ev(OutcomeRecorded(outcome_id=outcome_a, experiment_id=x, idea_id=a, result="succeeded",
-                            summary="Worked; thanks to Carol Jones", recommendation="adopt_elsewhere",
+                            summary="Worked; thanks to carol.jones@example.org (07700 900456)", recommendation="adopt_elsewhere",
                             learnings=("Claimants prefer one short form", "Print less"),
                             benefits=Benefits(cash_savings_gbp_per_year=12000.0, hours_saved_per_year=300.0,
                                               people_affected=150)), dept, 40, "experiments"),
