@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+import re
 import uuid
+from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from services.reporting.domain import PROJECTIONS, project
+from services.reporting.domain import PROJECTIONS, REMOVED, month_of, project, published
 from deploy.simulation import Flow
-from shared.events import EVENT_TYPES, IdeaSubmitted, new_event
+from shared.events import EVENT_TYPES, IdeaBacked, IdeaEndorsed, IdeaSubmitted, OutcomeRecorded, new_event
 from tests.integration.reporting.scenario import department_events
 from tests.support.events import person
 
@@ -58,3 +61,49 @@ def test_nul_characters_are_removed_from_published_text():
     data = IdeaSubmitted(idea_id=uuid.uuid4(), title="Fewer\x00 forms", problem="p", proposal="q", submitted_by=person())
     changes = project([new_event(data, department="dwp", service="ideas")])
     assert [r.title for r in changes.ideas.values()] == ["Fewer forms"]
+
+
+@pytest.mark.parametrize("text", [
+    "Ask p_0123456789abcdef about it", "mail jo.bloggs+ideas@dwp.gov.uk today", "ring 07700 900123",
+    "ring +44 7700 900123", "ring (07700) 900 123", "claimant QQ 12 34 56 C", "claimant qq123456c",
+])
+def test_published_text_loses_what_identifies_a_person(text):
+    out = published(text)
+    assert REMOVED in out
+    assert not re.search(r"p_[0-9a-f]{16}|@|7700|12 34 56|123456", out)
+
+
+@pytest.mark.parametrize("text", [
+    "Saved 12,000 hours in 2026", "£1,000,000 over 3 years", "Q1 2026-27: 45% fewer calls", "Form SA100 and P60",
+    "Call volumes fell from 070 to 12", "See section 4.2 of the guide",
+])
+def test_published_text_keeps_ordinary_figures(text):
+    assert published(text) == text
+
+
+def test_the_centre_keeps_submitter_conversation_time_box_and_summary():
+    idea, conversation = uuid.uuid4(), uuid.uuid4()
+    submitted = new_event(IdeaSubmitted(idea_id=idea, title="Fewer forms", problem="p", proposal="q",
+                                        submitted_by=person("a"), conversation_id=conversation),
+                          department="dwp", service="ideas")
+    backed = new_event(IdeaBacked(idea_id=idea, sponsor=person("s"), budget_gbp=10.0, staff_days=2.0,
+                                  timebox_weeks=6), department="dwp", service="ideas")
+    recorded = new_event(OutcomeRecorded(
+        outcome_id=uuid.uuid4(), experiment_id=uuid.uuid4(), idea_id=idea, result="failed", recommendation="stop",
+        summary="Thanks to p_0123456789abcdef", learnings=("Write to x@y.org",)), department="dwp", service="experiments")
+    changes = project([submitted, backed, recorded])
+    row = changes.ideas[("dwp", idea)]
+    assert (row.submitted_by, row.conversation_id, row.timebox_weeks) == (person("a"), conversation, 6)
+    assert [o.summary for o in changes.outcomes.values()] == ["Thanks to [removed]"]
+    assert [learning.learning for learning in changes.learnings.values()] == ["Write to [removed]"]
+
+
+def test_participation_is_counted_per_month_of_the_event_time_in_utc():
+    # 1 April 00:30 in London (BST, +01:00) is 31 March 23:30 UTC: March.
+    london = datetime(2026, 4, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
+    first = new_event(IdeaEndorsed(idea_id=uuid.uuid4(), endorsed_by=person("e")), department="dwp", service="ideas")
+    again = new_event(IdeaEndorsed(idea_id=uuid.uuid4(), endorsed_by=person("e")), department="dwp", service="ideas")
+    changes = project([first.model_copy(update={"time": london}),
+                       again.model_copy(update={"time": datetime(2026, 4, 2, tzinfo=timezone.utc)})])
+    assert changes.participation == {("dwp", person("e"), date(2026, 3, 1)), ("dwp", person("e"), date(2026, 4, 1))}
+    assert month_of(datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc)) == date(2026, 12, 1)
