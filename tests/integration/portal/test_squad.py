@@ -200,6 +200,7 @@ async def test_a_squad_plans_starts_measures_reschedules_and_completes_an_experi
             # Completing with the outcome.
             complete_page = await client.get(f"{url}/complete")
             assert 'id="result-succeeded"' in complete_page.text
+            assert "published as open data. Do not name people" in complete_page.text
             incomplete = await client.post(f"{url}/complete", data={
                 "csrf_token": csrf, "summary": "Repeat calls fell.", "learnings": "\r\n", "people_affected": "many"})
             assert incomplete.status_code == 400 and [a for a, _ in error_summary(incomplete)] == [
