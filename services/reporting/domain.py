@@ -215,10 +215,14 @@ _PERSONAL = re.compile(
     r"|(?<![A-Za-z0-9])[A-Za-z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-Da-d](?![A-Za-z0-9])")
 
 
+_MAYBE_PERSONAL = re.compile(r"[@_0-9]")  # each identifier above has one of these: most text is spared the search
+
+
 def published(value: str) -> str:
     """Free text the centre publishes (titles, outcome summaries, learnings): without NUL, and with
     anything shaped like a person's identifier replaced by [removed]."""
-    return _PERSONAL.sub(REMOVED, _text(value))
+    value = _text(value)
+    return _PERSONAL.sub(REMOVED, value) if _MAYBE_PERSONAL.search(value) else value
 
 
 def _submitted(c: Changes, e: Event) -> None:
