@@ -21,6 +21,10 @@ ALL = "all"  # the key of the across-government figures
 IDEA_STATES = ("submitted", "shortlisted", "backed", "declined", "withdrawn", "merged")
 EXPERIMENT_STATES = ("planned", "running", "overdue", "completed", "abandoned")
 RESULTS = ("succeeded", "failed", "inconclusive")
+LATEST_RESULTS = (*RESULTS, "no_outcome")
+DECLINE_REASONS = ("duplicate", "out_of_scope", "not_feasible", "insufficient_evidence", "other")
+SCORES = ("impact", "feasibility", "value_for_money", "alignment", "overall")
+WAITING_WEEKS = (2, 4, 8)
 FUNNEL_STAGES = ("raised", "shortlisted", "backed", "experiment", "outcome")
 
 DEFINITIONS: dict[str, str] = {
@@ -64,8 +68,91 @@ DEFINITIONS: dict[str, str] = {
     "last_event_at": "Freshness: the latest event time (CloudEvents `time`) seen from the department.",
     "last_received_at": "When the service last applied an event from the department.",
     "events": "Events applied (valid and not duplicates) from the department.",
+    "resources.ideas_backed": "Ideas raised that were backed (an idea.backed seen): the same count as `funnel.backed`. "
+                              "Every resources figure is over these ideas, by the department that backed them.",
+    "resources.budget_gbp": "Sum of `budget_gbp` committed by backing (idea.backed) over the ideas backed.",
+    "resources.staff_days": "Sum of `staff_days` committed by backing (idea.backed) over the ideas backed.",
+    "resources.mean_timebox_weeks": "Mean of the time boxes (`timebox_weeks` of idea.backed) of the ideas backed, "
+                                    "1 decimal place; null with no idea backed.",
+    "resources.running.<figure>": "Experiments still running (state running or overdue, as in "
+                                  "`experiments_by_state`): how many (experiments), and the sums of their own "
+                                  "resources as planned (budget_gbp, staff_days, squad_size of experiment.planned).",
+    "resources.by_result.<result>.<figure>": "The ideas backed, by the result of their latest outcome (the latest "
+                                             "`recorded_at`; on a tie the greatest outcome_id): succeeded, failed, "
+                                             "inconclusive, or no_outcome when none is recorded yet; for each, how "
+                                             "many ideas and the sums of the budget_gbp and staff_days they were "
+                                             "backed with. The four add up to the ideas backed and their resources.",
+    "return_claimed.budget_gbp": "Sum of the budget committed by backing to the ideas backed that have at least one "
+                                 "outcome recorded: the resources the claimed return is set against.",
+    "return_claimed.staff_days": "Sum of the staff days committed by backing to the ideas backed that have at least "
+                                 "one outcome recorded.",
+    "return_claimed.cash_savings_gbp_per_year": "Sum of the cash savings (GBP per year) claimed in the outcomes of the "
+                                                "ideas backed (every outcome of each idea). Benefits are what the "
+                                                "department claims when recording the outcome; nobody has verified "
+                                                "them.",
+    "return_claimed.hours_saved_per_year": "Sum of the hours saved per year claimed in the outcomes of the ideas "
+                                           "backed (claimed by the department, not verified).",
+    "return_claimed.cash_savings_per_gbp": "Claimed cash savings per year per pound backed: "
+                                           "`return_claimed.cash_savings_gbp_per_year` / `return_claimed.budget_gbp`, "
+                                           "2 decimal places; null when that budget is 0.",
+    "return_claimed.hours_saved_per_staff_day": "Claimed hours saved per year per staff day backed: "
+                                                "`return_claimed.hours_saved_per_year` / "
+                                                "`return_claimed.staff_days`, 2 decimal places; null when those "
+                                                "staff days are 0.",
+    "return_claimed.learnings_per_experiment.<result>": "Learnings shared per experiment concluded: the learnings "
+                                                        "of the outcomes recorded / the outcomes recorded (each "
+                                                        "outcome concludes one experiment), for all outcomes and "
+                                                        "for each result (succeeded, failed, inconclusive: failures "
+                                                        "count too), 2 decimal places; null with no such outcome.",
+    "judgement.<backed|declined>.ideas_reviewed": "Ideas raised that were backed (or declined) and have at least "
+                                                  "one review (idea.reviewed).",
+    "judgement.<backed|declined>.<score>": "Mean panel score of the ideas backed (or declined): each idea's mean "
+                                           "over its own reviews of each criterion (impact, feasibility, "
+                                           "value_for_money, alignment; overall: the mean of all four together), "
+                                           "then the mean over the ideas, so an idea reviewed often weighs as "
+                                           "much as one reviewed once; 1 to 5, 2 decimal places; null with no "
+                                           "idea reviewed.",
+    "judgement.decline_reasons.<reason>": "Ideas raised that were declined, by the reason given (duplicate, "
+                                          "out_of_scope, not_feasible, insufficient_evidence, other).",
+    "judgement.decisions": "Ideas raised that were backed or declined.",
+    "judgement.median_days_to_decision": "Median days from an idea's idea.submitted to its first decision "
+                                         "(idea.backed or idea.declined), over the ideas decided; event times; "
+                                         "1 decimal place; null with no decision.",
+    "judgement.median_days_to_backing": "Median days from idea.submitted to idea.backed over the ideas backed, "
+                                        "1 decimal place; null with none.",
+    "judgement.median_days_to_decline": "Median days from idea.submitted to idea.declined over the ideas declined, "
+                                        "1 decimal place; null with none.",
+    "judgement.waiting.ideas": "The queue: ideas raised still waiting for a decision now (state submitted or "
+                               "shortlisted).",
+    "judgement.waiting.over_<n>_weeks": "Ideas waiting (as in `judgement.waiting.ideas`) whose age, the time "
+                                        "from their idea.submitted to the moment of reading, is strictly more "
+                                        "than 2, 4 or 8 weeks (14, 28, 56 days).",
+    "front_line.ideas_from_conversations": "Ideas raised from a team conversation (idea.submitted with a "
+                                           "`conversation_id`).",
+    "front_line.share_from_conversations": "`front_line.ideas_from_conversations` / `ideas_raised`, a share from 0 "
+                                           "to 1, 3 decimal places; null with no idea raised.",
     "themes": "Per theme: ideas raised carrying it, how many are backed, and how many departments raised one.",
-    "campaigns": "Per campaign: ideas raised for it and how many are backed.",
+    "campaigns": "Per campaign: ideas raised for it, how many are backed, how many departments raised one, its "
+                 "reach (`people`: distinct people who raised or endorsed one of its ideas; a person endorsing "
+                 "two of them counts once; pseudonyms are per department, so across government the departments' "
+                 "reach adds up) and its endorsements (distinct (idea, person) pairs, as in `endorsements`).",
+    "resources_by_quarter": "Per quarter of the UK government financial year (Q1 April to June ... Q4 January to "
+                            "March; `2026-27 Q1` starts on 2026-04-01) of the backing time (idea.backed's time, "
+                            "UTC): ideas backed and the budget_gbp and staff_days committed, as in `resources`. "
+                            "Oldest first, every quarter from the first to the last with a backing (zeros between).",
+    "resources_by_theme": "Per theme, over the ideas backed carrying it (an idea counts in each of its themes): "
+                          "ideas_backed, budget_gbp, staff_days (as in `resources`); outcomes recorded for those "
+                          "ideas and their learnings, learnings_per_experiment (learnings / outcomes, 2 decimal "
+                          "places, null with none); return_budget_gbp, return_staff_days, cash_savings_gbp_per_year, "
+                          "hours_saved_per_year, cash_savings_per_gbp and hours_saved_per_staff_day as in "
+                          "`return_claimed` (claimed, not verified). Largest budget first, then by theme.",
+    "participation_by_month": "Per calendar month (UTC): people (distinct pseudonyms named in an idea event or "
+                              "an adoption of that month: submitter, endorser, reviewer, panel member, sponsor, "
+                              "adopter; summed over departments, as pseudonyms are per department), new_people "
+                              "(of them, those taking part for the first time), conversations held (by "
+                              "`held_on`) and their participants (a head count), ideas_raised (by idea.submitted's "
+                              "time) and ideas_from_conversations. Oldest first, every month from the first to the "
+                              "last with any of these (zeros between).",
     "timeseries": "Per ISO week (Monday, UTC) of the event time: ideas raised, endorsements, experiments planned, "
                   "outcomes recorded, adoptions made (counted as in `adoptions_made`).",
 }
@@ -74,7 +161,7 @@ _SCOPE = "coalesce(department, 'all') AS scope"
 _BY_DEPT = "GROUP BY GROUPING SETS ((department), ())"
 
 _IDEAS = f"""
-SELECT {_SCOPE}, count(*) AS ideas_raised,
+SELECT {_SCOPE}, count(*) AS ideas_raised, count(conversation_id) AS from_conversations,
        {", ".join(f"count(*) FILTER (WHERE status = '{s}') AS state_{s}" for s in IDEA_STATES)}
 FROM ideas WHERE submitted_at IS NOT NULL {_BY_DEPT}"""
 
@@ -93,9 +180,15 @@ SELECT {_SCOPE}, count(*) AS conversations, coalesce(sum(participants), 0) AS co
        coalesce(sum(ideas_raised), 0) AS conversation_ideas_raised
 FROM conversations {_BY_DEPT}"""
 
+_RUNNING = "status IN ('running', 'overdue')"
+
 _EXPERIMENTS = f"""
 SELECT {_SCOPE}, count(*) AS experiments,
-       {", ".join(f"count(*) FILTER (WHERE status = '{s}') AS state_{s}" for s in EXPERIMENT_STATES)}
+       {", ".join(f"count(*) FILTER (WHERE status = '{s}') AS state_{s}" for s in EXPERIMENT_STATES)},
+       count(*) FILTER (WHERE {_RUNNING}) AS running,
+       coalesce(sum(budget_gbp) FILTER (WHERE {_RUNNING}), 0)::float8 AS running_budget_gbp,
+       coalesce(sum(staff_days) FILTER (WHERE {_RUNNING}), 0)::float8 AS running_staff_days,
+       coalesce(sum(squad_size) FILTER (WHERE {_RUNNING}), 0)::int8 AS running_squad_size
 FROM experiments {_BY_DEPT}"""
 
 _OUTCOMES = f"""
@@ -106,7 +199,10 @@ SELECT {_SCOPE}, count(*) AS outcomes,
        coalesce(sum(people_affected), 0)::int8 AS people_affected
 FROM outcomes {_BY_DEPT}"""
 
-_LEARNINGS = f"SELECT {_SCOPE}, count(*) AS learnings FROM learnings {_BY_DEPT}"
+_LEARNINGS = f"""
+SELECT {_SCOPE}, count(*) AS learnings,
+       {", ".join(f"count(*) FILTER (WHERE result = '{r}') AS learnings_{r}" for r in RESULTS)}
+FROM learnings {_BY_DEPT}"""
 
 # The adoptions the figures count: those of an outcome seen recorded. Streams are read in parallel (and a
 # rebuild replays them in any interleaving), so an adoption may arrive before the outcome it names: it is
@@ -143,6 +239,63 @@ SELECT {_SCOPE}, count(*) AS raised, count(shortlisted_at) AS shortlisted, count
        {", ".join(f"{_median(a, b)} AS median_{i}" for i, (a, b) in enumerate(zip(_STAGE_TIMES, _STAGE_TIMES[1:])))}
 FROM f {_BY_DEPT}"""
 
+# The ideas backed (the funnel's), with what their outcomes claimed and the result of the latest one.
+_BACKED = """
+WITH latest AS (SELECT DISTINCT ON (department, idea_id) department, idea_id, result FROM outcomes
+                ORDER BY department, idea_id, recorded_at DESC, outcome_id DESC),
+     claimed AS (SELECT department, idea_id, count(*) AS outcomes,
+                        coalesce(sum(cash_savings_gbp_per_year), 0) AS cash_savings_gbp_per_year,
+                        coalesce(sum(hours_saved_per_year), 0) AS hours_saved_per_year
+                 FROM outcomes GROUP BY department, idea_id),
+     backed AS (SELECT i.department, i.idea_id, i.themes, i.budget_gbp, i.staff_days, i.timebox_weeks,
+                       coalesce(latest.result, 'no_outcome') AS result, claimed.outcomes,
+                       claimed.cash_savings_gbp_per_year, claimed.hours_saved_per_year
+                FROM ideas i LEFT JOIN latest USING (department, idea_id) LEFT JOIN claimed USING (department, idea_id)
+                WHERE i.submitted_at IS NOT NULL AND i.backed_at IS NOT NULL {only})"""
+
+
+def _money_sum(column: str, where: str | None = None) -> str:
+    return f"coalesce(sum({column}){f' FILTER (WHERE {where})' if where else ''}, 0)::float8"
+
+
+_RESOURCES = _BACKED.format(only="") + f"""
+SELECT {_SCOPE}, count(*) AS ideas_backed, {_money_sum("budget_gbp")} AS budget_gbp,
+       {_money_sum("staff_days")} AS staff_days, avg(timebox_weeks)::float8 AS mean_timebox_weeks,
+       {", ".join(f"count(*) FILTER (WHERE result = '{r}') AS {r}_ideas, "
+                  f"{_money_sum('budget_gbp', 'result = ' + repr(r))} AS {r}_budget_gbp, "
+                  f"{_money_sum('staff_days', 'result = ' + repr(r))} AS {r}_staff_days" for r in LATEST_RESULTS)},
+       {_money_sum("budget_gbp", "outcomes IS NOT NULL")} AS return_budget_gbp,
+       {_money_sum("staff_days", "outcomes IS NOT NULL")} AS return_staff_days,
+       {_money_sum("cash_savings_gbp_per_year")} AS cash_savings_gbp_per_year,
+       {_money_sum("hours_saved_per_year")} AS hours_saved_per_year
+FROM backed {_BY_DEPT}"""
+
+# Each idea's mean score per criterion over its own reviews, then the mean over the ideas.
+_IDEA_SCORES = """SELECT department, idea_id, avg(impact) AS impact, avg(feasibility) AS feasibility,
+       avg(value_for_money) AS value_for_money, avg(alignment) AS alignment,
+       avg((impact + feasibility + value_for_money + alignment) / 4.0) AS overall
+FROM reviews GROUP BY department, idea_id"""
+_DECIDED = {"backed": "backed_at IS NOT NULL", "declined": "declined_at IS NOT NULL"}
+_WAITING = "status IN ('submitted', 'shortlisted')"
+
+_JUDGEMENT = f"""
+WITH s AS ({_IDEA_SCORES})
+SELECT {_SCOPE},
+       {", ".join(f"count(s.idea_id) FILTER (WHERE {where}) AS {side}_ideas_reviewed, " + ", ".join(
+           f"avg(s.{k}) FILTER (WHERE {where})::float8 AS {side}_{k}" for k in SCORES)
+           for side, where in _DECIDED.items())},
+       {", ".join(f"count(*) FILTER (WHERE declined_at IS NOT NULL AND decline_reason = '{r}') AS reason_{r}"
+                  for r in DECLINE_REASONS)},
+       count(*) FILTER (WHERE backed_at IS NOT NULL OR declined_at IS NOT NULL) AS decisions,
+       {_median("submitted_at", "least(backed_at, declined_at)")} AS median_days_to_decision,
+       {_median("submitted_at", "backed_at")} AS median_days_to_backing,
+       {_median("submitted_at", "declined_at")} AS median_days_to_decline,
+       count(*) FILTER (WHERE {_WAITING}) AS waiting,
+       {", ".join(f"count(*) FILTER (WHERE {_WAITING} AND now() - submitted_at > interval '{7 * w} days') "
+                  f"AS waiting_over_{w}" for w in WAITING_WEEKS)}
+FROM ideas i LEFT JOIN s USING (department, idea_id)
+WHERE i.submitted_at IS NOT NULL {_BY_DEPT}"""
+
 _FRESHNESS = "SELECT department AS scope, events, last_event_at, last_received_at FROM departments"
 
 
@@ -167,11 +320,40 @@ def _empty() -> dict[str, Any]:
         "funnel": dict.fromkeys(FUNNEL_STAGES, 0),
         "funnel_median_days": {f"{a}_to_{b}": None for a, b in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:])},
         "events": 0, "last_event_at": None, "last_received_at": None,
+        "resources": {
+            "ideas_backed": 0, "budget_gbp": 0.0, "staff_days": 0.0, "mean_timebox_weeks": None,
+            "running": {"experiments": 0, "budget_gbp": 0.0, "staff_days": 0.0, "squad_size": 0},
+            "by_result": {r: {"ideas": 0, "budget_gbp": 0.0, "staff_days": 0.0} for r in LATEST_RESULTS},
+        },
+        "return_claimed": {
+            "budget_gbp": 0.0, "staff_days": 0.0, "cash_savings_gbp_per_year": 0.0, "hours_saved_per_year": 0.0,
+            "cash_savings_per_gbp": None, "hours_saved_per_staff_day": None,
+            "learnings_per_experiment": dict.fromkeys((ALL, *RESULTS)),
+        },
+        "judgement": {
+            "backed": {"ideas_reviewed": 0, **dict.fromkeys(SCORES)},
+            "declined": {"ideas_reviewed": 0, **dict.fromkeys(SCORES)},
+            "decline_reasons": dict.fromkeys(DECLINE_REASONS, 0),
+            "decisions": 0,
+            "median_days_to_decision": None, "median_days_to_backing": None, "median_days_to_decline": None,
+            "waiting": {"ideas": 0, **{f"over_{w}_weeks": 0 for w in WAITING_WEEKS}},
+        },
+        "front_line": {"ideas_from_conversations": 0, "share_from_conversations": None},
     }
 
 
 def _round(value: float | None, places: int = 2) -> float | None:
     return None if value is None or math.isnan(value) else round(value, places)
+
+
+def _ratio(numerator: float, denominator: float, places: int = 2) -> float | None:
+    """numerator / denominator rounded; None when the denominator is 0 (nothing to set the figure against)."""
+    return _round(numerator / denominator, places) if denominator else None
+
+
+def _returned(budget_gbp: float, staff_days: float, cash: float, hours: float) -> dict[str, Any]:
+    """The claimed return on resources (return_claimed and each theme of resources_by_theme)."""
+    return {"cash_savings_per_gbp": _ratio(cash, budget_gbp), "hours_saved_per_staff_day": _ratio(hours, staff_days)}
 
 
 async def all_figures(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
@@ -185,6 +367,8 @@ async def all_figures(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
             f = out[r["scope"]]
             f["ideas_raised"] = r["ideas_raised"]
             f["ideas_by_state"] = {s: r[f"state_{s}"] for s in IDEA_STATES}
+            f["front_line"] = {"ideas_from_conversations": r["from_conversations"],
+                               "share_from_conversations": _ratio(r["from_conversations"], r["ideas_raised"], 3)}
         for r in await conn.fetch(_ENDORSEMENTS):
             out[r["scope"]]["endorsements"] = r["endorsements"]
         for r in await conn.fetch(_REVIEWS):
@@ -202,13 +386,43 @@ async def all_figures(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
             f["experiments"] = r["experiments"]
             f["experiments_by_state"] = {s: r[f"state_{s}"] for s in EXPERIMENT_STATES}
             f["overdue"] = r["state_overdue"]
+            f["resources"]["running"] = {"experiments": r["running"], "budget_gbp": r["running_budget_gbp"],
+                                         "staff_days": r["running_staff_days"], "squad_size": r["running_squad_size"]}
         for r in await conn.fetch(_OUTCOMES):
             f = out[r["scope"]]
             f["outcomes"] = r["outcomes"]
             f["outcomes_by_result"] = {x: r[f"result_{x}"] for x in RESULTS}
             f["benefits"] = {k: r[k] for k in f["benefits"]}
+        learnings_by_result: dict[str, dict[str, int]] = {}
         for r in await conn.fetch(_LEARNINGS):
             out[r["scope"]]["learnings"] = r["learnings"]
+            learnings_by_result[r["scope"]] = {x: r[f"learnings_{x}"] for x in RESULTS}
+        for r in await conn.fetch(_RESOURCES):
+            f = out[r["scope"]]
+            f["resources"] |= {
+                "ideas_backed": r["ideas_backed"], "budget_gbp": r["budget_gbp"], "staff_days": r["staff_days"],
+                "mean_timebox_weeks": _round(r["mean_timebox_weeks"], 1),
+                "by_result": {x: {"ideas": r[f"{x}_ideas"], "budget_gbp": r[f"{x}_budget_gbp"],
+                                  "staff_days": r[f"{x}_staff_days"]} for x in LATEST_RESULTS},
+            }
+            f["return_claimed"] |= {
+                "budget_gbp": r["return_budget_gbp"], "staff_days": r["return_staff_days"],
+                "cash_savings_gbp_per_year": r["cash_savings_gbp_per_year"],
+                "hours_saved_per_year": r["hours_saved_per_year"],
+                **_returned(r["return_budget_gbp"], r["return_staff_days"], r["cash_savings_gbp_per_year"],
+                            r["hours_saved_per_year"]),
+            }
+        for r in await conn.fetch(_JUDGEMENT):
+            f = out[r["scope"]]
+            f["judgement"] = {
+                **{side: {"ideas_reviewed": r[f"{side}_ideas_reviewed"],
+                          **{k: _round(r[f"{side}_{k}"]) for k in SCORES}} for side in _DECIDED},
+                "decline_reasons": {x: r[f"reason_{x}"] for x in DECLINE_REASONS},
+                "decisions": r["decisions"],
+                **{k: _round(r[k], 1) for k in ("median_days_to_decision", "median_days_to_backing",
+                                                 "median_days_to_decline")},
+                "waiting": {"ideas": r["waiting"], **{f"over_{w}_weeks": r[f"waiting_over_{w}"] for w in WAITING_WEEKS}},
+            }
         for r in await conn.fetch(_ADOPTIONS_MADE):
             out[r["scope"]]["adoptions_made"] = r["adoptions_made"]
         for r in await conn.fetch(_ADOPTIONS_OF):
@@ -220,6 +434,11 @@ async def all_figures(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
                 f"{a}_to_{b}": _round(r[f"median_{i}"], 1)
                 for i, (a, b) in enumerate(zip(FUNNEL_STAGES, FUNNEL_STAGES[1:]))
             }
+    for scope, f in out.items():
+        learnt = learnings_by_result.get(scope, dict.fromkeys(RESULTS, 0))
+        f["return_claimed"]["learnings_per_experiment"] = {
+            ALL: _ratio(f["learnings"], f["outcomes"]),
+            **{x: _ratio(learnt[x], f["outcomes_by_result"][x]) for x in RESULTS}}
     across = out[ALL]
     across["adoptions_of_its_outcomes"] = across["adoptions_made"]
     departments = [d for d in out if d != ALL]
@@ -248,13 +467,93 @@ async def themes(conn: asyncpg.Connection, department: str | None = None) -> lis
     return [dict(r) for r in rows]
 
 
+_CAMPAIGNS = """
+WITH c AS (SELECT department, idea_id, campaign, status, submitted_by FROM ideas
+           WHERE submitted_at IS NOT NULL AND campaign IS NOT NULL AND ($1::text IS NULL OR department = $1)),
+     e AS (SELECT c.campaign, e.department, e.endorsed_by FROM c JOIN endorsements e USING (department, idea_id)),
+     reach AS (SELECT campaign, count(*) AS people FROM (
+                   SELECT campaign, department, submitted_by AS who FROM c WHERE submitted_by IS NOT NULL
+                   UNION SELECT campaign, department, endorsed_by FROM e) AS people
+               GROUP BY campaign),
+     endorsed AS (SELECT campaign, count(*) AS endorsements FROM e GROUP BY campaign)
+SELECT campaign, count(*) AS ideas, count(*) FILTER (WHERE status = 'backed') AS backed,
+       count(DISTINCT department) AS departments, coalesce(min(reach.people), 0) AS people,
+       coalesce(min(endorsed.endorsements), 0) AS endorsements
+FROM c LEFT JOIN reach USING (campaign) LEFT JOIN endorsed USING (campaign)
+GROUP BY campaign ORDER BY ideas DESC, campaign"""
+
+
 async def campaigns(conn: asyncpg.Connection, department: str | None = None) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        """SELECT campaign, count(*) AS ideas, count(*) FILTER (WHERE status = 'backed') AS backed,
-                  count(DISTINCT department) AS departments
-           FROM ideas WHERE submitted_at IS NOT NULL AND campaign IS NOT NULL AND ($1::text IS NULL OR department = $1)
-           GROUP BY campaign ORDER BY ideas DESC, campaign""", department)
-    return [dict(r) for r in rows]
+    return [dict(r) for r in await conn.fetch(_CAMPAIGNS, department)]
+
+
+_QUARTERS = """
+WITH q AS (SELECT date_trunc('quarter', backed_at AT TIME ZONE 'UTC')::date AS starts_on, count(*) AS ideas_backed,
+                  sum(budget_gbp)::float8 AS budget_gbp, sum(staff_days)::float8 AS staff_days
+           FROM ideas WHERE submitted_at IS NOT NULL AND backed_at IS NOT NULL AND ($1::text IS NULL OR department = $1)
+           GROUP BY 1),
+     -- calendar quarters are the financial year's, three months on: April-June is calendar Q2 and financial Q1
+     span AS (SELECT s::date AS starts_on, extract(year FROM s - interval '3 months')::int AS fy,
+                     extract(quarter FROM s - interval '3 months')::int AS fq
+              FROM generate_series((SELECT min(starts_on) FROM q)::timestamp, (SELECT max(starts_on) FROM q)::timestamp,
+                                   interval '3 months') AS s)
+SELECT format('%s-%s Q%s', fy, lpad(((fy + 1) % 100)::text, 2, '0'), fq) AS quarter,
+       span.starts_on, coalesce(q.ideas_backed, 0) AS ideas_backed, coalesce(q.budget_gbp, 0) AS budget_gbp,
+       coalesce(q.staff_days, 0) AS staff_days
+FROM span LEFT JOIN q USING (starts_on) ORDER BY span.starts_on"""
+
+
+async def resources_by_quarter(conn: asyncpg.Connection, department: str | None = None) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_QUARTERS, department)]
+
+
+_BY_THEME = _BACKED.format(only="AND ($1::text IS NULL OR i.department = $1)") + f""",
+     learnt AS (SELECT o.department, o.idea_id, count(*) AS learnings
+                FROM learnings l JOIN outcomes o USING (department, outcome_id)
+                WHERE $1::text IS NULL OR o.department = $1 GROUP BY 1, 2)
+SELECT theme, count(*) AS ideas_backed, {_money_sum("budget_gbp")} AS budget_gbp,
+       {_money_sum("staff_days")} AS staff_days, coalesce(sum(outcomes), 0)::int8 AS outcomes,
+       coalesce(sum(learnt.learnings), 0)::int8 AS learnings,
+       NULL::float8 AS learnings_per_experiment,  -- learnings / outcomes, rounded as every ratio (_ratio)
+       {_money_sum("budget_gbp", "outcomes IS NOT NULL")} AS return_budget_gbp,
+       {_money_sum("staff_days", "outcomes IS NOT NULL")} AS return_staff_days,
+       {_money_sum("cash_savings_gbp_per_year")} AS cash_savings_gbp_per_year,
+       {_money_sum("hours_saved_per_year")} AS hours_saved_per_year
+FROM backed CROSS JOIN unnest(backed.themes) AS theme LEFT JOIN learnt USING (department, idea_id)
+GROUP BY theme ORDER BY budget_gbp DESC, theme"""
+
+
+async def resources_by_theme(conn: asyncpg.Connection, department: str | None = None) -> list[dict[str, Any]]:
+    return [{**dict(r), "learnings_per_experiment": _ratio(r["learnings"], r["outcomes"]),
+             **_returned(r["return_budget_gbp"], r["return_staff_days"], r["cash_savings_gbp_per_year"],
+                         r["hours_saved_per_year"])}
+            for r in await conn.fetch(_BY_THEME, department)]
+
+
+_MONTHS = """
+WITH p AS (SELECT department, pseudonym, month FROM participation WHERE $1::text IS NULL OR department = $1),
+     people AS (SELECT month, count(*) AS people FROM p GROUP BY month),
+     newcomers AS (SELECT month, count(*) AS new_people
+                   FROM (SELECT min(month) AS month FROM p GROUP BY department, pseudonym) AS first GROUP BY month),
+     talks AS (SELECT date_trunc('month', held_on::timestamp)::date AS month, count(*) AS conversations,
+                      sum(participants) AS conversation_participants
+               FROM conversations WHERE $1::text IS NULL OR department = $1 GROUP BY 1),
+     raised AS (SELECT date_trunc('month', submitted_at AT TIME ZONE 'UTC')::date AS month, count(*) AS ideas_raised,
+                       count(conversation_id) AS ideas_from_conversations
+                FROM ideas WHERE submitted_at IS NOT NULL AND ($1::text IS NULL OR department = $1) GROUP BY 1),
+     span AS (SELECT min(month) AS first, max(month) AS last FROM (
+                  SELECT month FROM people UNION ALL SELECT month FROM talks UNION ALL SELECT month FROM raised) AS m)
+SELECT s::date AS month, coalesce(people, 0) AS people, coalesce(new_people, 0) AS new_people,
+       coalesce(conversations, 0) AS conversations, coalesce(conversation_participants, 0)::int8 AS conversation_participants,
+       coalesce(ideas_raised, 0) AS ideas_raised, coalesce(ideas_from_conversations, 0) AS ideas_from_conversations
+FROM span CROSS JOIN generate_series(span.first::timestamp, span.last::timestamp, interval '1 month') AS s
+     LEFT JOIN people ON people.month = s::date LEFT JOIN newcomers ON newcomers.month = s::date
+     LEFT JOIN talks ON talks.month = s::date LEFT JOIN raised ON raised.month = s::date
+ORDER BY 1"""
+
+
+async def participation_by_month(conn: asyncpg.Connection, department: str | None = None) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_MONTHS, department)]
 
 
 TIMESERIES_METRICS = ("ideas_raised", "endorsements", "experiments_planned", "outcomes_recorded", "adoptions")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import figures
-from services.reporting.reads import read_figures, reader, reading, summary_of
+from services.reporting.reads import breakdowns, read_figures, reader, reading, summary_of
 from shared.events.topics import DEPARTMENT_PATTERN
 from shared.http import ApiError
 from shared.paging import Cursor, Page, page, position_of
@@ -25,16 +25,23 @@ Department = Annotated[str, Path(pattern=DEPARTMENT_PATTERN, description="A depa
 DepartmentFilter = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN, description="Only this department")]
 
 
-@router.get("/summary", summary="Across-government figures", description=f"Figures across government.\n\n{_DEFINITIONS}")
+def _defined(*names: str) -> str:
+    return "\n".join(f"- `{name}`: {figures.DEFINITIONS[name]}" for name in names)
+
+
+@router.get("/summary", summary="Across-government figures",
+            description=f"Figures across government, with the breakdowns of all government.\n\n{_DEFINITIONS}")
 async def summary(request: Request) -> dict[str, Any]:
     async with reading(request) as conn:
         data = await summary_of(conn)
+        more = await breakdowns(conn)
     return {
         "scope": figures.ALL,
         "departments": len(data["departments"]),
         **data["figures"],
         "adoption_links": data["adoption_links"],
         "campaigns": data["campaigns"],
+        **more,
     }
 
 
@@ -58,7 +65,25 @@ async def department(request: Request, department: Department) -> dict[str, Any]
             "adoption_links": await figures.adoption_links(conn, department),
             "themes": await figures.themes(conn, department),
             "campaigns": await figures.campaigns(conn, department),
+            **await breakdowns(conn, department),
         }
+
+
+@router.get("/resources", summary="Resources committed by backing, per quarter and per theme",
+            description="`by_quarter` and `by_theme`, across government or of one department (an unknown "
+                        f"department gives empty lists).\n\n{_defined('resources_by_quarter', 'resources_by_theme')}")
+async def resources(request: Request, department: DepartmentFilter = None) -> dict[str, Any]:
+    async with reading(request) as conn:
+        return {"by_quarter": await figures.resources_by_quarter(conn, department),
+                "by_theme": await figures.resources_by_theme(conn, department)}
+
+
+@router.get("/participation", summary="The front line over time: people, conversations and ideas per month",
+            description="`months`, across government or of one department (an unknown department gives an "
+                        f"empty list).\n\n{_defined('participation_by_month')}")
+async def participation(request: Request, department: DepartmentFilter = None) -> dict[str, Any]:
+    async with reading(request) as conn:
+        return {"months": await figures.participation_by_month(conn, department)}
 
 
 @router.get("/themes", summary="Ideas by theme", description=figures.DEFINITIONS["themes"])

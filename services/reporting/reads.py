@@ -39,6 +39,13 @@ async def read_figures(request: Request) -> dict[str, dict[str, Any]]:
         return await figures.all_figures(conn)
 
 
+async def breakdowns(conn: asyncpg.Connection, department: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The breakdowns the summary (department None) and a department's figures carry, of their scope."""
+    return {"resources_by_quarter": await figures.resources_by_quarter(conn, department),
+            "resources_by_theme": await figures.resources_by_theme(conn, department),
+            "participation_by_month": await figures.participation_by_month(conn, department)}
+
+
 async def summary_of(conn: asyncpg.Connection) -> dict[str, Any]:
     """What the summary endpoint and the dashboard show: one read, so they agree."""
     every = await figures.all_figures(conn)
