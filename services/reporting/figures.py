@@ -104,14 +104,13 @@ DEFINITIONS: dict[str, str] = {
                                                         "outcome concludes one experiment), for all outcomes and "
                                                         "for each result (succeeded, failed, inconclusive: failures "
                                                         "count too), 2 decimal places; null with no such outcome.",
-    "judgement.<backed|declined>.ideas_reviewed": "Ideas raised that were backed (or declined) and have at least "
-                                                  "one review (idea.reviewed).",
-    "judgement.<backed|declined>.<score>": "Mean panel score of the ideas backed (or declined): each idea's mean "
-                                           "over its own reviews of each criterion (impact, feasibility, "
-                                           "value_for_money, alignment; overall: the mean of all four together), "
-                                           "then the mean over the ideas, so an idea reviewed often weighs as "
-                                           "much as one reviewed once; 1 to 5, 2 decimal places; null with no "
-                                           "idea reviewed.",
+    "judgement.<side>.ideas_reviewed": "Ideas raised that were backed (side `backed`) or declined (side "
+                                       "`declined`) and have at least one review (idea.reviewed).",
+    "judgement.<side>.<score>": "Mean panel score of the ideas backed (side `backed`) or declined (side "
+                                "`declined`): each idea's mean over its own reviews of each criterion (impact, "
+                                "feasibility, value_for_money, alignment; overall: the mean of all four together), "
+                                "then the mean over the ideas, so an idea reviewed often weighs as much as one "
+                                "reviewed once; 1 to 5, 2 decimal places; null with no idea reviewed.",
     "judgement.decline_reasons.<reason>": "Ideas raised that were declined, by the reason given (duplicate, "
                                           "out_of_scope, not_feasible, insufficient_evidence, other).",
     "judgement.decisions": "Ideas raised that were backed or declined.",

@@ -13,11 +13,23 @@ across government at once (`GROUPING SETS`), so `/v1/summary`, `/v1/departments`
 Figures are built from facts (the first time each stage was reached, per idea or experiment),
 never from running totals that depend on arrival order: the same events in any order, delivered
 any number of times, or replayed by `python -m services.reporting rebuild`, give the same figures.
-Times are the events' CloudEvents `time`, in UTC. Across government is `all`.
+Times are the events' CloudEvents `time`, in UTC. Across government is `all`. Every figure is
+given for each department and for `all`; a dotted name is the column of `/v1/export.csv` and the
+path in the JSON (`resources.running.budget_gbp`), and `<...>` stands for each of the values listed.
+Unless said otherwise, an idea figure counts ideas raised (an `idea.submitted` seen), and "backed"
+means an `idea.backed` was seen. Ratios and means are rounded half to even at the places given,
+after the division; a figure with nothing to divide by, or no value to take a mean or median of,
+is null (an empty cell in the CSV). Money is in GBP.
+
+Benefits (cash savings, hours saved, people affected) are what departments claim when they record
+an outcome; nobody verifies them, so every figure setting them against resources is labelled
+`return_claimed`.
 
 The read models hold no personal data: people appear only as pseudonyms (used for the distinct
 counts and never published), and no free text that could name someone (comments, notes, reasons,
-summaries, problem statements) is stored. Idea titles and learnings are published as they are.
+problem statements, proposals) is stored. Idea titles, outcome summaries and learnings are kept
+as published, with anything shaped like a pseudonym, an email address, a UK mobile number or a
+National Insurance number replaced by `[removed]`.
 
 | figure | definition |
 |---|---|
