@@ -4,7 +4,7 @@ followed by a table holding the same numbers; scalar figures shown formatted, wi
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -79,6 +79,17 @@ def test_no_data_draws_flat_bars_without_dividing_by_zero(series):
 def test_each_bar_names_its_label_series_and_formatted_value():
     chart = bar_chart(["2026-27 Q1"], [("dwp", [1234.0]), ("all", [98765.4])], fmt="money")
     assert [b["text"] for b in chart["bars"]] == ["2026-27 Q1, dwp: £1,234", "2026-27 Q1, all: £98,765"]
+
+
+def test_the_weekly_chart_draws_the_last_twelve_weeks_and_its_table_holds_every_weekly_metric():
+    weeks = [{"week": date(2026, 1, 5) + timedelta(days=7 * i), **dict.fromkeys(figures.TIMESERIES_METRICS, 0),
+              "ideas_raised": i, "endorsements": 100 + i} for i in range(14)]
+    chart = dashboard.weekly(weeks)
+    assert [b["text"] for b in chart["geometry"]["bars"]][:2] == ["19 Jan 2026: 2", "26 Jan 2026: 3"]
+    assert len(chart["geometry"]["bars"]) == len(chart["table"]["rows"]) == 12
+    first = chart["table"]["rows"][0]
+    assert first["header"] == "19 Jan 2026" and [c["text"] for c in first["cells"]] == ["2", "102", "0", "0", "0"]
+    assert dashboard.weekly([]) is None
 
 
 def test_formats():
