@@ -7,6 +7,7 @@ from services.reporting import consumers
 from services.reporting.dashboard import mount_assets
 from services.reporting.dashboard import router as dashboard_router
 from services.reporting.http import router as api_router
+from services.reporting.open_data import router as open_data_router
 from shared.runtime import ServiceSpec, create_app, serve
 
 
@@ -15,7 +16,7 @@ def spec(settings: ReportingSettings) -> ServiceSpec:
         name="reporting",
         title="Innovation network: reporting",
         migrations=MIGRATIONS,
-        routers=(api_router, dashboard_router),
+        routers=(api_router, open_data_router, dashboard_router),
         relay=False,
         consumers=consumers.declare,
         read_pool_size=settings.read_pool_size,
