@@ -318,7 +318,8 @@ def centre(scopes: Sequence[Scope], *, quarters: list[dict[str, Any]], governmen
             fmt="two_places", top=5),
         "reasons": chart_with_table(
             "decline-reasons", f"Ideas declined by reason{of}", [label for label, _ in DECLINE_REASONS],
-            [("Ideas declined", [value_at(main.figures, f"judgement.decline_reasons.{k}") for _, k in DECLINE_REASONS])],
+            [("Ideas declined",
+              [value_at(main.figures, f"judgement.decline_reasons.{k}") for _, k in DECLINE_REASONS])],
             scalar_table("Ideas declined by reason", "Reason", [(label, k, "count") for label, k in DECLINE_REASONS],
                          scopes, key="judgement.decline_reasons.{row}")),
         "time": scalar_table("Time to a decision", "Figure", [
@@ -374,8 +375,9 @@ HEADLINES = (("Ideas raised", "ideas_raised"), ("People taking part", "participa
 
 def _page(request: Request, navigation: Sequence[tuple[str, str]]) -> dict[str, Any]:
     settings = runtime_of(request).settings
-    return {"navigation": navigation, "refresh_seconds": settings.dashboard_refresh_seconds, "simulated": settings.simulated(),
-            "styles": (GOVUK_DIST / "govuk-frontend.min.css").exists(), "open_government_licence": OGL}
+    return {"navigation": navigation, "refresh_seconds": settings.dashboard_refresh_seconds,
+            "simulated": settings.simulated(), "styles": (GOVUK_DIST / "govuk-frontend.min.css").exists(),
+            "open_government_licence": OGL}
 
 
 @router.get("/", response_class=HTMLResponse)

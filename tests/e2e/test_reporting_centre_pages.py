@@ -53,14 +53,15 @@ def shown(key: str, value: Any) -> str:
 
 def flat(prefix: str, value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
-        return {k: v for key, inner in value.items() for k, v in flat(f"{prefix}.{key}" if prefix else key, inner).items()}
+        return {k: v for key, inner in value.items()
+                for k, v in flat(f"{prefix}.{key}" if prefix else key, inner).items()}
     return {prefix: value}
 
 
 NEW = ("resources", "return_claimed", "judgement", "front_line")
-BY_DEPARTMENT = {f"return_claimed.{k}" for k in ("budget_gbp", "staff_days", "cash_savings_gbp_per_year", "hours_saved_per_year",
-                                                 "cash_savings_per_gbp", "hours_saved_per_staff_day",
-                                                 "learnings_per_experiment.all")}
+BY_DEPARTMENT = {f"return_claimed.{k}" for k in (  # the dashboard's return claimed by department
+    "budget_gbp", "staff_days", "cash_savings_gbp_per_year", "hours_saved_per_year", "cash_savings_per_gbp",
+    "hours_saved_per_staff_day", "learnings_per_experiment.all")}
 
 # Every figure cell of a page: (data-figure, data-scope) -> its text.
 FIGURES_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-figure][data-scope]')]
@@ -69,7 +70,8 @@ FIGURES_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-fi
 CHARTS_JS = """() => [...document.querySelectorAll('svg[role="img"]')].map(svg => {
     const next = svg.nextElementSibling;
     return {title: svg.querySelector(':scope > title')?.textContent.trim() ?? '',
-            labelled: document.getElementById(svg.getAttribute('aria-labelledby')) === svg.querySelector(':scope > title'),
+            labelled: document.getElementById(svg.getAttribute('aria-labelledby'))
+                      === svg.querySelector(':scope > title'),
             next: next ? next.tagName + '.' + next.className : null,
             bars: [...svg.querySelectorAll('rect > title')].map(t => t.textContent.trim()),
             cells: next ? [...next.querySelectorAll('th, td')].map(c => c.textContent.trim()) : []};
@@ -122,7 +124,8 @@ async def test_centre_sections_in_a_browser(kafka_bootstrap, new_database, tmp_p
                     for anchor, heading in SECTIONS.items():
                         assert (await page.locator(f"h2#{anchor}").inner_text()).strip() == heading
                         assert await page.locator(f'.govuk-service-navigation a[href="#{anchor}"]').count() == 1
-                    assert "claimed by departments, not verified" in await page.locator("section:has(h2#return)").inner_text()
+                    warning = await page.locator("section:has(> h2#return) .govuk-warning-text").inner_text()
+                    assert "claimed by departments, not verified" in warning
 
                     # Each chart: an SVG image with its title, immediately followed by a table holding its numbers.
                     charts = await page.evaluate(CHARTS_JS)
@@ -137,7 +140,8 @@ async def test_centre_sections_in_a_browser(kafka_bootstrap, new_database, tmp_p
                     # Every new scalar figure of each scope shown, as the API and the hand computation say.
                     on_page = await page.evaluate(FIGURES_JS)
                     for scope in scopes:
-                        hand = {name: shown(name, value) for key in NEW for name, value in flat(key, expected[scope][key]).items()}
+                        hand = {name: shown(name, value)
+                                for key in NEW for name, value in flat(key, expected[scope][key]).items()}
                         if page is home and scope != "all":  # the dashboard shows departments' return, by department
                             hand = {name: text for name, text in hand.items() if name in BY_DEPARTMENT}
                         assert {name: on_page.get(f"{name}|{scope}") for name in hand} == hand, scope
@@ -155,7 +159,8 @@ async def test_centre_sections_in_a_browser(kafka_bootstrap, new_database, tmp_p
                 assert rows == [row(q["quarter"], q, "ideas_backed", "budget_gbp", "staff_days")
                                 for q in scenario.quarters()]
                 rows = await home.evaluate(ROWS_JS, "#resources-by-theme")
-                assert rows == [row(t["theme"], t, "ideas_backed", "budget_gbp", "staff_days") for t in scenario.themes()]
+                assert rows == [row(t["theme"], t, "ideas_backed", "budget_gbp", "staff_days")
+                                for t in scenario.themes()]
                 rows = await home.evaluate(ROWS_JS, "#return-by-theme")
                 assert rows == [row(t["theme"], t, "outcomes", "return_budget_gbp", "return_staff_days",
                                     "cash_savings_gbp_per_year", "hours_saved_per_year", "cash_savings_per_gbp",
@@ -180,17 +185,20 @@ async def test_centre_sections_in_a_browser(kafka_bootstrap, new_database, tmp_p
                 rows = await department.evaluate(ROWS_JS, "#campaigns")
                 assert rows == [row(k["campaign"], k, "ideas", "backed", "people", "endorsements", "departments")
                                 for k in scenario.campaigns(a)]
-                assert (await department.locator(f'[data-figure="ideas_raised"][data-scope="{a}"]').inner_text()) == str(
-                    api[a]["ideas_raised"])
-                assert (await department.locator('[data-figure="ideas_raised"][data-scope="all"]').inner_text()) == str(
-                    api["all"]["ideas_raised"])
+                for scope in (a, "all"):
+                    cell = department.locator(f'[data-figure="ideas_raised"][data-scope="{scope}"]')
+                    assert await cell.inner_text() == str(api[scope]["ideas_raised"])
 
                 # Open data: the datasets, their dictionary and the licence.
                 for page in (home, department):
-                    links = await page.eval_on_selector_all("section:has(> h2#open-data) a", "as => as.map(a => a.getAttribute('href'))")
+                    section = page.locator("section:has(> h2#open-data)")
+                    links = await section.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
                     assert {"/v1/open-data/outcomes.csv", "/v1/open-data/outcomes.json",
                             "/v1/open-data/outcomes-dictionary.csv", "/v1/open-data", OGL} <= set(links)
-                    assert "Open Government Licence v3.0" in await page.locator("section:has(> h2#open-data)").inner_text()
+                    assert "Open Government Licence v3.0" in await section.inner_text()
+                    async with httpx.AsyncClient(base_url=service.url) as client:
+                        for href in set(links) - {OGL}:  # each of ours answers
+                            assert (await client.get(href)).status_code == 200, href
 
                 # axe-core: no serious or critical violation on either page.
                 for page in (home, department):
