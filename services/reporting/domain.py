@@ -205,13 +205,16 @@ def _text(value: str) -> str:
 
 
 REMOVED = "[removed]"
-# What identifies a person whatever the department wrote around it: a pseudonym, an email address, a UK
-# mobile number, a National Insurance number. Names cannot be told from other words; departments are
+# What identifies a person whatever the department wrote around it: an email address (any local part RFC 5322
+# or 6531 allows, taken whole: it starts where the run of such characters starts, which also keeps the search
+# linear on long runs), a pseudonym, a UK mobile number (07..., (07...), +44 7..., +44 (0)7..., 0044 7..., spaced,
+# hyphened or dotted), a National Insurance number. Names cannot be told from other words; departments are
 # asked not to write them (docs/open-data.md).
+_LOCAL = r"\w.!#$%&'*+/=?^`{|}~-"
 _PERSONAL = re.compile(
-    r"p_[0-9a-fA-F]{16}"
-    r"|[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
-    r"|(?<!\w)(?:\+44\s?7\d{3}|\(?07\d{3}\)?)\s?\d{3}\s?\d{3}(?!\w)"
+    rf"(?<![{_LOCAL}])[{_LOCAL}]++@[\w-]+(?:\.[\w-]+)+"
+    r"|p_[0-9a-fA-F]{16}"
+    r"|(?<!\w)(?:(?:\+44\s?(?:\(0\)\s?)?|0044\s?)7\d{3}|\(07\d{3}\)|07\d{3})[\s.-]?\d{3}[\s.-]?\d{3}(?!\w)"
     r"|(?<![A-Za-z0-9])[A-Za-z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-Da-d](?![A-Za-z0-9])")
 
 
