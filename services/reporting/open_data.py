@@ -120,24 +120,20 @@ _AS_CSV: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _shaped(row: Mapping[str, Any], convert: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    """FIELDS' names in FIELDS' order, each value converted as its type says (None stays None)."""
+    return {name: row[name] if row[name] is None or kind not in convert else convert[kind](row[name])
+            for name, (kind, _) in FIELDS.items()}
+
+
 def record(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One outcome as open data: FIELDS' names in FIELDS' order, JSON values."""
-    out = {}
-    for name, (kind, _) in FIELDS.items():
-        value = row[name]
-        convert = _AS_JSON.get(kind)
-        out[name] = value if value is None or convert is None else convert(value)
-    return out
+    """One outcome as open data, JSON values."""
+    return _shaped(row, _AS_JSON)
 
 
 def csv_row(rec: Mapping[str, Any]) -> dict[str, Any]:
     """A record as a CSV row (lists joined as TYPES says; spreadsheet safety is http.to_csv's)."""
-    out = {}
-    for name, (kind, _) in FIELDS.items():
-        value = rec[name]
-        convert = _AS_CSV.get(kind)
-        out[name] = value if value is None or convert is None else convert(value)
-    return out
+    return _shaped(rec, _AS_CSV)
 
 
 def dictionary() -> list[dict[str, str]]:
@@ -169,8 +165,8 @@ def _attachment(filename: str) -> dict[str, str]:
     return {**_LINK, "Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers or _LINK)
+def _json(body: Any) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=_LINK)
 
 
 @router.get("", summary="Open data: what is published, under which licence",
