@@ -37,6 +37,10 @@ class ReportingSettings(ServiceSettings):
     simulated_departments: str = Field(default="", validation_alias=AliasChoices(
         "REPORTING_SIMULATED_DEPARTMENTS", "simulated_departments"))
 
+    # Who publishes the open data (GET /v1/open-data's `publisher`), e.g. "Cabinet Office"; empty: a generic name.
+    open_data_publisher: str = Field(default="", max_length=200, validation_alias=AliasChoices(
+        "REPORTING_OPEN_DATA_PUBLISHER", "open_data_publisher"))
+
     def simulated(self) -> list[str]:
         return sorted(d.strip() for d in self.simulated_departments.split(",") if d.strip())
     # Public reads (dashboard, /v1/*) run on a pool of their own, so a crowd of readers cannot take the

@@ -207,11 +207,13 @@ async def export_csv(request: Request) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="innovation-figures.csv"'})
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+def to_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
     """RFC 4180 CSV (CRLF line ends: with a bare LF, Python's writer leaves a CR inside a cell unquoted,
-    and the CR then splits the row), every text cell made spreadsheet-safe."""
+    and the CR then splits the row), every text cell made spreadsheet-safe. The columns are `columns`,
+    else the first row's keys."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["department"], lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=columns or (list(rows[0]) if rows else ["department"]),
+                            lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})

@@ -30,12 +30,13 @@ from services.reporting import figures
 from services.reporting.domain import REMOVED
 from services.reporting.http import DepartmentFilter, to_csv
 from services.reporting.reads import reader, reading
+from shared.runtime import runtime_of
 
 LICENCE = {"name": "Open Government Licence v3.0",
            "url": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"}
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
 TITLE = "Innovation network: outcomes and learnings"
-PUBLISHER = "The innovation network's central reporting service, from the outcomes departments recorded"
+PUBLISHER = "The innovation network's central reporting service, from the outcomes departments recorded"  # a default
 
 # How published free text is cleaned at projection (domain.published).
 _CLEANED = (f"with NUL characters removed and anything shaped like a pseudonym, an email address, a UK mobile "
@@ -142,11 +143,7 @@ def dictionary() -> list[dict[str, str]]:
 
 
 def outcomes_csv(records: Iterable[Mapping[str, Any]]) -> str:
-    rows = [csv_row(r) for r in records]
-    if rows:
-        return to_csv(rows)
-    # to_csv names its columns after the first row's keys: with no row, the header is FIELDS' all the same.
-    return to_csv([dict.fromkeys(FIELDS)]).split("\r\n", 1)[0] + "\r\n"
+    return to_csv([csv_row(r) for r in records], list(FIELDS))
 
 
 CLEANING = (f"Summaries and learnings are published as the department wrote them, {_CLEANED}. Names cannot be "
@@ -174,7 +171,7 @@ def _json(body: Any) -> Response:
 async def index(request: Request) -> Response:
     return _json({
         "title": TITLE,
-        "publisher": PUBLISHER,
+        "publisher": runtime_of(request).settings.open_data_publisher or PUBLISHER,
         "licence": LICENCE,
         "attribution": ATTRIBUTION,
         "datasets": [{
@@ -249,7 +246,7 @@ Every open-data response carries the header `Link: <{LICENCE['url']}>; rel="lice
 
 | URL | what |
 |---|---|
-| `GET /v1/open-data` | the index: title, publisher, licence, the datasets and their URLs |
+| `GET /v1/open-data` | the index: title, publisher (set by the operator with `REPORTING_OPEN_DATA_PUBLISHER`), licence, the datasets and their URLs |
 | `GET /v1/open-data/outcomes.csv` | the outcomes, RFC 4180 CSV (UTF-8, CRLF line ends) |
 | `GET /v1/open-data/outcomes.json` | the outcomes, JSON: `licence`, `attribution`, `fields`, `generated_at`, `outcomes` |
 | `GET /v1/open-data/outcomes-dictionary.csv` | the data dictionary below, as CSV (`field`, `type`, `description`) |

@@ -9,7 +9,6 @@ both pages when new events arrive. One browser launch for all of it."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import Any
 

@@ -81,6 +81,19 @@ async def wait_applied(dsn: str, count: int, timeout: float = 60.0) -> None:
     await wait_for(done, timeout, f"{count} events applied")
 
 
+async def viewer_key_header(dsn: str, department: str) -> dict[str, str]:
+    """A viewer key of the department, registered in the service's database, as an Authorization header."""
+    from shared.auth import new_key, register_key
+
+    key = new_key()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await register_key(conn, key, department=department, role="viewer")
+    finally:
+        await conn.close()
+    return {"Authorization": f"Bearer {key}"}
+
+
 @dataclass
 class Running:
     settings: ReportingSettings

@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.reporting.rebuild import rebuild
 from shared.events import encode
 from tests.integration.reporting.conftest import (
-    inbox_count, new_department, publish, running, settings_for, wait_applied, wait_for,
+    inbox_count, new_department, publish, running, settings_for, viewer_key_header, wait_applied, wait_for,
 )
 from tests.integration.reporting.scenario import STABLE_KEYS, department_events, expected, submitted_event
 from tests.support.kafka import read_records
@@ -199,18 +199,10 @@ async def test_no_personal_data_in_read_models_or_export(kafka_bootstrap, new_da
 
 
 async def test_an_operator_can_require_keys(kafka_bootstrap, new_database, department):
-    from shared.auth import new_key, register_key
-
     dsn = await new_database("reporting")
     async with running(settings_for(dsn, kafka_bootstrap, [department], require_viewer_key=True)) as service:
         assert (await service.client.get("/v1/summary")).status_code == 401
         assert (await service.client.get("/")).status_code == 401
-        key = new_key()
-        conn = await asyncpg.connect(dsn)
-        try:
-            await register_key(conn, key, department=department, role="viewer")
-        finally:
-            await conn.close()
-        authorised = {"Authorization": f"Bearer {key}"}
+        authorised = await viewer_key_header(dsn, department)
         assert (await service.client.get("/v1/summary", headers=authorised)).status_code == 200
         assert (await service.client.get("/", headers=authorised)).status_code == 200

@@ -10,8 +10,6 @@ import io
 import uuid
 from datetime import timedelta
 
-import asyncpg
-
 from services.reporting.http import FORMULA_STARTS
 from services.reporting.open_data import FIELDS, LICENCE, dictionary
 from services.reporting.rebuild import rebuild
@@ -19,7 +17,9 @@ from shared.events import (
     Benefits, ExperimentPlanned, IdeaBacked, IdeaReviewed, IdeaSubmitted, Measure, OutcomeAdopted, OutcomeRecorded,
     Scores, new_event,
 )
-from tests.integration.reporting.conftest import new_department, publish, running, settings_for, wait_applied
+from tests.integration.reporting.conftest import (
+    new_department, publish, running, settings_for, viewer_key_header, wait_applied,
+)
 from tests.integration.reporting.scenario import T0, at
 from tests.support.events import person
 
@@ -124,7 +124,7 @@ async def test_outcomes_are_published_exactly_without_people_or_idea_text(
                                         "Línea nueva; naïve café ☕"]}
     ordered_csv = [in_csv if r["outcome_id"] == str(o1) else r for r in ordered]
 
-    settings = settings_for(dsn, kafka_bootstrap, [d1, d2, d3])
+    settings = settings_for(dsn, kafka_bootstrap, [d1, d2, d3], open_data_publisher="Cabinet Office")
     async with running(settings) as service:
         await publish(kafka_bootstrap, events)
         await wait_applied(dsn, len(events))
@@ -158,6 +158,7 @@ async def test_outcomes_are_published_exactly_without_people_or_idea_text(
         index_response = await service.client.get("/v1/open-data")
         index = index_response.json()
         assert index["licence"] == LICENCE and index_response.headers["link"] == LINK
+        assert index["publisher"] == "Cabinet Office"  # the operator's setting
         assert index["attribution"] == "Contains public sector information licensed under the Open Government " \
                                        "Licence v3.0."
         [dataset] = index["datasets"]
@@ -188,18 +189,10 @@ async def test_outcomes_are_published_exactly_without_people_or_idea_text(
 
 
 async def test_an_operators_key_requirement_covers_open_data(kafka_bootstrap, new_database, department):
-    from shared.auth import new_key, register_key
-
     dsn = await new_database("reporting")
     paths = ["/v1/open-data", "/v1/open-data/outcomes.json", "/v1/open-data/outcomes.csv",
              "/v1/open-data/outcomes-dictionary.csv"]
     async with running(settings_for(dsn, kafka_bootstrap, [department], require_viewer_key=True)) as service:
         assert [(await service.client.get(p)).status_code for p in paths] == [401] * 4
-        key = new_key()
-        conn = await asyncpg.connect(dsn)
-        try:
-            await register_key(conn, key, department=department, role="viewer")
-        finally:
-            await conn.close()
-        authorised = {"Authorization": f"Bearer {key}"}
+        authorised = await viewer_key_header(dsn, department)
         assert [(await service.client.get(p, headers=authorised)).status_code for p in paths] == [200] * 4
