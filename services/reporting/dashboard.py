@@ -115,13 +115,20 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float 
     if None in lines:  # too long even on two lines: every n-th label, on one line
         every = math.ceil(max(len(label) for label in labels) * CHAR_WIDTH / slot)
         lines = [[label] if i % every == 0 else [] for i, label in enumerate(labels)]
-    ticks = [{"x": round(i * slot + slot / 2, 1), "lines": ls} for i, ls in enumerate(lines) if ls]
+    ticks = [{"x": round(_inside(i * slot + slot / 2, max(map(len, ls)) * CHAR_WIDTH / 2, width), 1), "lines": ls}
+             for i, ls in enumerate(lines) if ls]
     below = height + 16 + LINE_HEIGHT * (max(map(len, lines), default=1) - 1)  # the baseline of the last line
     legend = [{"y": below + 24 + 18 * j, "name": name, "series": j} for j, (name, _) in enumerate(series)
               if len(series) > 1]
     return {"width": width, "height": height, "top": top, "bars": bars, "ticks": ticks, "legend": legend,
             "label_y": height + 16, "line_height": LINE_HEIGHT,
             "view_height": (legend[-1]["y"] if legend else below) + 8, "series": [name for name, _ in series]}
+
+
+def _inside(centre: float, half: float, width: int) -> float:
+    """A centred label's x moved just enough for the label to stay within the chart (a thinned label is wider
+    than its slot, and the first and last would be cut off at the edges)."""
+    return min(max(centre, half), max(width - half, half))
 
 
 def _wrap(label: str, capacity: int) -> list[str] | None:

@@ -39,7 +39,17 @@ def test_long_labels_go_on_two_lines_or_else_every_other_one_is_left_out():
     themes = [f"net-zero-{n:02}" for n in range(12)]  # one word of 11 characters: no line break helps
     chart = bar_chart(themes, [("budget", [1] * 12)], width=600)
     assert [t["lines"] for t in chart["ticks"]] == [[t] for t in themes[::2]]  # 11 * 7 = 77 > 50: every other
-    assert [t["x"] for t in chart["ticks"]][:2] == [25.0, 125.0]
+    # The first label, 77 wide, would start at 25 - 38.5 < 0: it moves in just enough to be whole.
+    assert [t["x"] for t in chart["ticks"]][:2] == [38.5, 125.0]
+
+
+@pytest.mark.parametrize("count", [1, 3, 11, 12, 40])
+def test_every_label_stays_within_the_chart(count):
+    months = [date(2026, 1, 1) + timedelta(days=31 * n) for n in range(count)]
+    chart = bar_chart([m.strftime("%B %Y") for m in months], [("people", [1] * count)], width=600)
+    for tick in chart["ticks"]:
+        half = max(map(len, tick["lines"])) * dashboard.CHAR_WIDTH / 2
+        assert 0 <= tick["x"] - half and tick["x"] + half <= 600, tick
 
 
 def test_a_value_too_wide_for_its_bar_is_left_to_the_tooltip_and_the_table():
