@@ -31,6 +31,10 @@ problem statements, proposals) is stored. Idea titles, outcome summaries and lea
 as published, with anything shaped like a pseudonym, an email address, a UK mobile number or a
 National Insurance number replaced by `[removed]`.
 
+Outcomes and their learnings are also published record by record, as open data under the Open
+Government Licence v3.0, with a data dictionary generated from their one definition
+(`services/reporting/open_data.py`): [open-data.md](open-data.md).
+
 | figure | definition |
 |---|---|
 """
