@@ -51,6 +51,7 @@ from benchmarks.common import (  # noqa: E402
 from shared.auth import new_key, register_key  # noqa: E402
 from shared.db import SHARED_MIGRATIONS, prepare_database  # noqa: E402
 from shared.events.topics import intake_topic, topic_name  # noqa: E402
+from shared.settings import usable_cores  # noqa: E402
 
 BODY = ('{"title": "Fewer forms for new claimants", "problem": "Claimants fill in the same details on four forms.",'
         ' "proposal": "One form, shared by the four teams.", "themes": ["customer-service", "ai"],'
@@ -210,7 +211,7 @@ async def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
-    workers = len(os.sched_getaffinity(0)) if args.workers == "auto" else int(args.workers)
+    workers = usable_cores() if args.workers == "auto" else int(args.workers)
 
     tag = uuid.uuid4().hex[:8]
     department = f"bench{tag}"

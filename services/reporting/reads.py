@@ -24,12 +24,14 @@ async def reader(request: Request) -> None:
 
 @contextlib.asynccontextmanager
 async def reading(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the read pool (never the projection's), read-only, its statements cut off after
-    the configured timeout (services/reporting/main.py): a read that takes too long answers 503 instead
-    of holding the connection."""
+    """A connection of the read pool (never the projection's), its statements cut off after the configured
+    timeout (services/reporting/main.py): a read that takes too long answers 503 instead of holding the
+    connection. Everything read through it is one read-only snapshot (repeatable read), so a page's
+    figures and breakdowns agree while the projection writes."""
     async with runtime_of(request).read_pool.acquire() as conn:
         try:
-            yield conn
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                yield conn
         except asyncpg.QueryCanceledError:
             raise ApiError(503, "the figures took too long to read; try again shortly") from None
 

@@ -106,3 +106,29 @@ async def test_a_read_that_takes_too_long_is_cut_off_with_503_and_the_next_one_i
         assert response.status_code == 503, response.text
         assert response.json() == {"error": "the figures took too long to read; try again shortly", "detail": []}
     assert after["events"] == len(events)
+
+
+async def test_a_read_is_one_snapshot_while_the_projection_writes(kafka_bootstrap, new_database, department, topics_for):
+    """Every statement of one read sees the same events: a page's figures and its breakdowns agree even when a
+    batch is applied between two of its statements."""
+    from types import SimpleNamespace
+
+    from services.reporting import figures
+    from services.reporting.reads import reading
+    from tests.integration.reporting.scenario import submitted_event
+
+    dsn = await new_database("reporting")
+    await topics_for(department)
+    events, _ = department_events(department)
+    async with running(settings_for(dsn, kafka_bootstrap, [department])) as service:
+        await publish(kafka_bootstrap, events)
+        await wait_applied(dsn, len(events))
+        async with reading(SimpleNamespace(app=service.app)) as conn:
+            before = await figures.all_figures(conn)
+            await publish(kafka_bootstrap, [submitted_event(department, "Applied in the middle of a read")])
+            await wait_applied(dsn, len(events) + 1)  # committed by the projection, on its own pool
+            during = await figures.all_figures(conn)
+            months = await figures.participation_by_month(conn, department)
+        assert before[department]["ideas_raised"] == during[department]["ideas_raised"] == 5
+        assert sum(m["ideas_raised"] for m in months) == 5
+        assert (await service.get(f"/v1/departments/{department}"))["ideas_raised"] == 6  # the next read sees it
