@@ -25,13 +25,13 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import figures
+from services.reporting.open_data import LICENCE
 from services.reporting.reads import breakdowns, reader, reading, summary_of
 from shared.events.topics import DEPARTMENT_RE
 from shared.runtime import runtime_of
 
 HERE = Path(__file__).parent
 GOVUK_DIST = HERE / "frontend" / "node_modules" / "govuk-frontend" / "dist" / "govuk"
-OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -384,7 +384,7 @@ def _page(request: Request, navigation: Sequence[tuple[str, str]]) -> dict[str, 
     settings = runtime_of(request).settings
     return {"navigation": navigation, "refresh_seconds": settings.dashboard_refresh_seconds,
             "simulated": settings.simulated(), "styles": (GOVUK_DIST / "govuk-frontend.min.css").exists(),
-            "open_government_licence": OGL}
+            "open_government_licence": LICENCE["url"]}
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -11,6 +11,7 @@ import pytest
 
 from services.reporting import dashboard, figures
 from services.reporting.dashboard import FORMATS, bar_chart
+from services.reporting.open_data import LICENCE
 
 
 def test_bars_are_scaled_so_the_largest_reaches_the_top():
@@ -165,7 +166,7 @@ BREAKDOWNS = {
                    "endorsements": 2}],
 }
 PAGE = {"navigation": dashboard.DEPARTMENT_NAVIGATION, "refresh_seconds": 10, "simulated": [], "styles": False,
-        "open_government_licence": dashboard.OGL}
+        "open_government_licence": LICENCE["url"]}
 
 
 class Page(HTMLParser):
